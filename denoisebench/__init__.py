@@ -1,0 +1,23 @@
+"""denoisebench: benchmark any denoiser as the engine of a DDPM."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("denoisebench")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0+unknown"
+
+from .datasets.base import DatasetOptions, DatasetSpec, ImageDataset  # noqa: E402
+from .errors import DenoisebenchError, ProviderError  # noqa: E402
+from .hookspecs import hookimpl  # noqa: E402
+from .providers.base import EpsilonProvider, ProviderContext  # noqa: E402
+from .providers.restoration import RestorationProvider  # noqa: E402
+from .schedule import NoiseSchedule, make_schedule  # noqa: E402
+
+__all__ = [
+    "DatasetOptions", "DatasetSpec", "DenoisebenchError", "EpsilonProvider", "ImageDataset",
+    "NoiseSchedule", "ProviderContext", "ProviderError", "RestorationProvider", "__version__",
+    "hookimpl", "make_schedule",
+]

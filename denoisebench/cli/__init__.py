@@ -1,0 +1,49 @@
+"""The ``denoisebench`` command: one module per verb, errors as one line and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..errors import DenoisebenchError
+
+
+class OneLineErrorGroup(click.Group):
+    """A click group whose usage and user errors print as a single line, exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+        kwargs.setdefault("standalone_mode", True)
+        try:
+            return super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            click.echo(f"Error: {exc.format_message()}{hint}".replace("\n", " "), err=True)
+            sys.exit(2)
+        except DenoisebenchError as exc:
+            click.echo(f"Error: {exc}".replace("\n", " "), err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nothing was written.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="denoisebench")
+def cli() -> None:
+    """Benchmark denoisers as the engine of a DDPM: quality, novelty and cost."""
+
+
+def main() -> None:
+    from . import datasets, providers, run  # noqa: F401  (registers the verbs)
+    from . import extra  # noqa: F401
+
+    cli()

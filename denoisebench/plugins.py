@@ -1,0 +1,179 @@
+"""The one plugin manager: builtins and entry-point plugins, registered through the same hooks.
+
+Every hook implementation is called on its own, so a plugin that fails to import, or whose hook
+raises, is recorded by name with its error and every other provider still works.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pluggy
+
+from . import hookspecs
+from .datasets.base import DatasetSpec
+from .errors import DenoisebenchError, ProviderError
+from .providers.base import EpsilonProvider
+
+ENTRY_POINT_GROUP = "denoisebench"
+LOAD_ENV = "DENOISEBENCH_LOAD_PLUGINS"
+BUILTIN_PLUGINS = ("denoisebench.builtin",)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """Where a registered thing came from."""
+
+    plugin: str
+    distribution: str
+    version: str
+
+
+@dataclass
+class Registry:
+    """Everything the plugins registered, plus the failures."""
+
+    providers: dict[str, tuple[type[EpsilonProvider], PluginInfo]] = field(default_factory=dict)
+    datasets: dict[str, tuple[DatasetSpec, PluginInfo]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def provider(self, name: str) -> tuple[type[EpsilonProvider], PluginInfo]:
+        if name not in self.providers:
+            known = ", ".join(sorted(self.providers)) or "none"
+            raise DenoisebenchError(f"unknown provider {name!r}: available providers are {known}")
+        return self.providers[name]
+
+    def dataset(self, name: str) -> DatasetSpec:
+        if name not in self.datasets:
+            known = ", ".join(sorted(self.datasets)) or "none"
+            raise DenoisebenchError(f"unknown dataset {name!r}: available datasets are {known}")
+        return self.datasets[name][0]
+
+
+def _builtin_info(module: str) -> PluginInfo:
+    from . import __version__
+
+    return PluginInfo(module, "denoisebench", __version__)
+
+
+def make_plugin_manager(load_entry_points: bool = True) -> tuple[pluggy.PluginManager, list[str], dict[str, PluginInfo]]:
+    """A fresh manager with the builtins and (optionally) the installed entry-point plugins.
+
+    ``DENOISEBENCH_LOAD_PLUGINS``, when set, is a comma-separated allow-list of entry-point
+    names; empty means none but the builtins.
+    """
+    import importlib
+
+    pm = pluggy.PluginManager("denoisebench")
+    pm.add_hookspecs(hookspecs)
+    errors: list[str] = []
+    infos: dict[str, PluginInfo] = {}
+    for module in BUILTIN_PLUGINS:
+        pm.register(importlib.import_module(module), name=module)
+        infos[module] = _builtin_info(module)
+    if not load_entry_points:
+        return pm, errors, infos
+    allowed = os.environ.get(LOAD_ENV)
+    allow = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if allow is not None and ep.name not in allow:
+            continue
+        dist = ep.dist.name if ep.dist else "?"
+        version = ep.dist.version if ep.dist else "?"
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # a broken plugin must not break the tool
+            errors.append(f"plugin {ep.name!r} ({dist}) failed to load: {type(exc).__name__}: {exc}")
+            continue
+        infos[ep.name] = PluginInfo(ep.name, dist, version)
+    return pm, errors, infos
+
+
+def collect(pm: pluggy.PluginManager, errors: list[str], infos: dict[str, PluginInfo]) -> Registry:
+    """Call each plugin's hooks separately and gather what they register."""
+    registry = Registry(errors=list(errors))
+
+    def call_each(hook_name: str, add: Callable[[object, PluginInfo], None]) -> None:
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            info = infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name, "?", "?")
+
+            def register(obj: object, _info: PluginInfo = info, _name: str = impl.plugin_name) -> None:
+                try:
+                    add(obj, _info)
+                except DenoisebenchError as exc:  # one bad registration; the plugin's others stand
+                    registry.errors.append(f"plugin {_name!r}: {exc}")
+
+            try:
+                impl.function(register)
+            except Exception as exc:
+                registry.errors.append(
+                    f"plugin {impl.plugin_name!r} failed in {hook_name}: {type(exc).__name__}: {exc}")
+
+    def add_provider(cls: object, info: PluginInfo) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, EpsilonProvider)):
+            raise ProviderError(f"{cls!r} is not an EpsilonProvider subclass")
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not name:
+            raise ProviderError(f"{cls.__name__} has no name")
+        if name in registry.providers:
+            other = registry.providers[name][1].plugin
+            raise ProviderError(f"provider name {name!r} is already registered by plugin {other!r}")
+        registry.providers[name] = (cls, info)
+
+    def add_dataset(spec: object, info: PluginInfo) -> None:
+        if not isinstance(spec, DatasetSpec):
+            raise DenoisebenchError(f"{spec!r} is not a DatasetSpec")
+        if spec.id in registry.datasets:
+            other = registry.datasets[spec.id][1].plugin
+            raise DenoisebenchError(f"dataset id {spec.id!r} is already registered by plugin {other!r}")
+        registry.datasets[spec.id] = (spec, info)
+
+    call_each("register_providers", add_provider)  # type: ignore[arg-type]
+    call_each("register_datasets", add_dataset)  # type: ignore[arg-type]
+    return registry
+
+
+_pm: pluggy.PluginManager | None = None
+_registry: Registry | None = None
+_extra: list[tuple[object, str]] = []
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager (built on first use)."""
+    global _pm, _registry
+    if _pm is None:
+        _pm, errors, infos = make_plugin_manager()
+        for plugin, name in _extra:
+            _pm.register(plugin, name=name)
+            infos[name] = PluginInfo(name, "(registered at run time)", "-")
+        _registry = collect(_pm, errors, infos)
+    return _pm
+
+
+def get_registry() -> Registry:
+    """What all plugins registered; failures are in ``errors``."""
+    get_plugin_manager()
+    assert _registry is not None
+    return _registry
+
+
+def register_plugin(plugin: object, name: str) -> None:
+    """Register a plugin object at run time (tests, notebooks); rebuilds the registry."""
+    _extra.append((plugin, name))
+    reset()
+
+
+def unregister_plugin(name: str) -> None:
+    """Undo :func:`register_plugin`."""
+    _extra[:] = [(p, n) for p, n in _extra if n != name]
+    reset()
+
+
+def reset() -> None:
+    """Forget the manager so the next use rebuilds it (after installing plugins, in tests)."""
+    global _pm, _registry
+    _pm, _registry = None, None

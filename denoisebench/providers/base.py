@@ -1,0 +1,62 @@
+"""The provider interface every plugin implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import torch
+
+if TYPE_CHECKING:
+    from ..datasets.base import ImageDataset
+    from ..schedule import NoiseSchedule
+
+
+@dataclass
+class ProviderContext:
+    """What a provider may use when it is built: the data, the device, a checkpoint, options."""
+
+    dataset: ImageDataset
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    checkpoint: Path | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    seed: int = 0
+
+
+class EpsilonProvider(ABC):
+    """A batched noise predictor eps(x_t, t) for a DDPM whose data lie in [-1, 1].
+
+    Subclasses set ``name`` and ``description`` and implement :meth:`predict_eps`. They are built
+    by :meth:`from_context`, which a provider may override (to load weights, say). A provider never
+    sees the sampler: it answers one question, "what is the noise in x_t at step t?".
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    #: Option names accepted through ``--option KEY=VALUE``, with a one-line help each.
+    options: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        unknown = sorted(set(context.options) - set(self.options))
+        if unknown:
+            from ..errors import DenoisebenchError
+
+            known = ", ".join(sorted(self.options)) or "none"
+            raise DenoisebenchError(
+                f"provider {self.name!r} has no option {unknown[0]!r}: its options are {known}")
+
+    @classmethod
+    def from_context(cls, context: ProviderContext) -> EpsilonProvider:
+        """Build the provider for a run; override to load checkpoints or precompute."""
+        return cls(context)
+
+    @abstractmethod
+    def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
+        """Predict the noise in ``x_t`` (B x C x H x W) at integer steps ``t`` (B,), 1 <= t <= T."""
+
+    def info(self) -> dict[str, object]:
+        """Facts about this provider instance recorded in run.json (checkpoint hash, mode, ...)."""
+        return {}

@@ -1,0 +1,166 @@
+"""``run``: validate the request, build provider and sampler, generate, measure, record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import records
+from .datasets.base import DatasetOptions, ImageDataset
+from .environment import describe_environment, parse_device
+from .errors import DenoisebenchError
+from .plugins import get_registry
+from .providers.base import EpsilonProvider, ProviderContext
+from .samplers import Sampler, make_sampler, timestep_sequence
+from .schedule import make_schedule
+
+
+@dataclass
+class RunConfig:
+    """Everything ``denoisebench run`` takes; defaults are the CLI's."""
+
+    provider: str
+    dataset: str = "mnist-5k"
+    sampler: str = "ddim"
+    steps: int = 50
+    num_samples: int = 256
+    batch_size: int = 256
+    seed: int = 0
+    device: str = "cpu"
+    results_dir: Path = Path("results")
+    schedule: str = "linear"
+    T: int = 1000  # noqa: N815
+    variance: str = "large"
+    eta: float = 0.0
+    clip_x0: bool = False
+    checkpoint: Path | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    data_dir: Path | None = None
+    metrics: bool = True
+
+
+@dataclass
+class PreparedRun:
+    """A validated run, ready to generate."""
+
+    config: RunConfig
+    device: torch.device
+    dataset: ImageDataset
+    provider: EpsilonProvider
+    provider_meta: dict[str, object]
+    sampler: Sampler
+
+
+def validate(config: RunConfig) -> None:
+    """Cheap checks of the request, before anything is loaded or written."""
+    if config.num_samples < 1:
+        raise DenoisebenchError(f"--num-samples must be at least 1, got {config.num_samples}")
+    if config.batch_size < 1:
+        raise DenoisebenchError(f"--batch-size must be at least 1, got {config.batch_size}")
+    if config.T < 2:
+        raise DenoisebenchError(f"T must be at least 2, got {config.T}")
+    timestep_sequence(config.T, config.steps)
+    if config.checkpoint is not None and not config.checkpoint.is_file():
+        raise DenoisebenchError(f"checkpoint {config.checkpoint} does not exist: pass an existing file")
+
+
+def prepare(config: RunConfig) -> PreparedRun:
+    """Resolve names, load data and build provider and sampler; raises one-line errors."""
+    validate(config)
+    registry = get_registry()
+    provider_cls, info = registry.provider(config.provider)
+    dataset_spec = registry.dataset(config.dataset)
+    device = parse_device(config.device)
+    schedule = make_schedule(config.schedule, config.T)
+    sampler = make_sampler(config.sampler, schedule, config.steps, variance=config.variance,
+                           eta=config.eta, clip_x0=config.clip_x0)
+    dataset = dataset_spec.load(DatasetOptions(data_dir=config.data_dir))
+    context = ProviderContext(dataset=dataset, device=device, checkpoint=config.checkpoint,
+                              options=dict(config.options), seed=config.seed)
+    provider = provider_cls.from_context(context)
+    meta = {"name": provider_cls.name, "description": provider_cls.description,
+            "plugin": info.plugin, "distribution": info.distribution, "version": info.version,
+            "options": dict(config.options),
+            "checkpoint": str(config.checkpoint) if config.checkpoint else None}
+    return PreparedRun(config, device, dataset, provider, meta, sampler)
+
+
+def run_id_for(config: RunConfig, now: dt.datetime) -> str:
+    mode = config.options.get("mode")
+    name = config.provider + (f"-{mode}" if mode else "")
+    return f"{now:%Y%m%d-%H%M%S}-{name}-{config.sampler}{config.steps}-n{config.num_samples}-seed{config.seed}"
+
+
+def compute_metrics(images: np.ndarray, dataset: ImageDataset, seed: int,
+                    progress: Callable[[str], None] | None = None) -> dict[str, object]:
+    """The metrics object of run.json (filled by :mod:`denoisebench.metrics`)."""
+    from .metrics import evaluate
+
+    return evaluate(images, dataset, seed=seed, progress=progress)
+
+
+def execute(config: RunConfig, on_step: Callable[[int], None] | None = None,
+            log: Callable[[str], None] | None = None) -> Path:
+    """Run end to end and return the run directory, which appears complete or not at all."""
+    started = time.perf_counter()
+    prepared = prepare(config)
+    records.prepare_results_dir(config.results_dir)
+    now = dt.datetime.now(dt.timezone.utc)
+    torch.manual_seed(config.seed)
+    t0 = time.perf_counter()
+    images = generate_images(prepared, on_step)
+    sampling_s = time.perf_counter() - t0
+    metrics: dict[str, object] = {}
+    if config.metrics:
+        metrics = compute_metrics(images, prepared.dataset, config.seed, progress=log)
+    with records.staged_run_dir(config.results_dir, run_id_for(config, now)) as (staging, final):
+        records.save_npz_deterministic(staging / records.SAMPLES_FILE, images=images)
+        records.save_grid(staging / records.GRID_FILE, images)
+        if config.metrics:
+            from .figures import save_run_figures
+
+            save_run_figures(staging, images, prepared.dataset)
+        record = build_record(prepared, now, sampling_s, time.perf_counter() - started, metrics)
+        records.write_json_atomic(staging / records.RUN_FILE, record)
+    return final[0]
+
+
+def generate_images(prepared: PreparedRun, on_step: Callable[[int], None] | None = None) -> np.ndarray:
+    from .generate import generate
+
+    cfg = prepared.config
+    return generate(prepared.provider, prepared.sampler, cfg.num_samples, cfg.seed, cfg.batch_size,
+                    prepared.dataset.image_shape, prepared.device, on_step)
+
+
+def build_record(prepared: PreparedRun, now: dt.datetime, sampling_s: float, wall_s: float,
+                 metrics: dict[str, object]) -> dict[str, object]:
+    cfg = prepared.config
+    n, steps = cfg.num_samples, cfg.steps
+    return {
+        "schema_version": records.SCHEMA_VERSION,
+        "created": now.isoformat(timespec="seconds"),
+        "command": sys.argv[:],
+        "provider": {**prepared.provider_meta, "info": prepared.provider.info()},
+        "sampler": prepared.sampler.describe(),
+        "dataset": prepared.dataset.describe(),
+        "seed": cfg.seed,
+        "num_samples": n,
+        "batch_size": cfg.batch_size,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+        "environment": describe_environment(prepared.device),
+        "timing": {
+            "wall_s": round(wall_s, 3),
+            "sampling_s": round(sampling_s, 3),
+            "images_per_s": round(n / sampling_s, 3) if sampling_s > 0 else None,
+            "ms_per_image_step": round(1000 * sampling_s / (n * steps), 4) if sampling_s > 0 else None,
+        },
+        "metrics": metrics,
+    }
