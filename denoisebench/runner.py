@@ -85,6 +85,7 @@ def prepare(config: RunConfig) -> PreparedRun:
     context = ProviderContext(dataset=dataset, device=device, checkpoint=config.checkpoint,
                               options=dict(config.options), seed=config.seed)
     provider = provider_cls.from_context(context)
+    records.prepare_results_dir(config.results_dir)
     meta = {"name": provider_cls.name, "description": provider_cls.description,
             "plugin": info.plugin, "distribution": info.distribution, "version": info.version,
             "options": dict(config.options),
@@ -106,12 +107,12 @@ def compute_metrics(images: np.ndarray, dataset: ImageDataset, seed: int,
     return evaluate(images, dataset, seed=seed, progress=progress)
 
 
-def execute(config: RunConfig, on_step: Callable[[int], None] | None = None,
+def execute(config: RunConfig | PreparedRun, on_step: Callable[[int], None] | None = None,
             log: Callable[[str], None] | None = None) -> Path:
     """Run end to end and return the run directory, which appears complete or not at all."""
     started = time.perf_counter()
-    prepared = prepare(config)
-    records.prepare_results_dir(config.results_dir)
+    prepared = config if isinstance(config, PreparedRun) else prepare(config)
+    config = prepared.config
     now = dt.datetime.now(dt.timezone.utc)
     torch.manual_seed(config.seed)
     t0 = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -38,16 +39,17 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
                 batch_size: int, seed: int, device: str, checkpoint: Path | None,
                 options: tuple[str, ...], metrics: bool, results_dir: Path) -> None:
     """Generate samples with PROVIDER inside a DDPM loop and write a run record."""
-    from ..runner import RunConfig, execute
+    from ..runner import RunConfig, execute, prepare
 
     config = RunConfig(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
                        num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
                        results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
                        clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options),
                        data_dir=data_dir, metrics=metrics)
+    prepared = prepare(config)
     total = num_samples * steps
-    with click.progressbar(length=total, label=f"{provider} {sampler}{steps}", file=click.get_text_stream("stderr"),
+    with click.progressbar(length=total, label=f"{provider} {sampler}{steps}", file=sys.stderr,
                            show_eta=True, show_percent=True, item_show_func=None) as bar:
-        run_dir = execute(config, on_step=bar.update,
+        run_dir = execute(prepared, on_step=bar.update,
                           log=lambda msg: click.echo(f"\n{msg}", err=True))
     click.echo(str(run_dir))
