@@ -11,8 +11,11 @@ from .hookspecs import hookimpl
 @hookimpl
 def register_providers(register: Callable[[type], None]) -> None:
     from .providers.empirical import EmpiricalProvider
+    from .providers.kbnet.provider import KBNetProvider
+    from .providers.unet import UNetProvider
 
-    register(EmpiricalProvider)
+    for provider in (EmpiricalProvider, UNetProvider, KBNetProvider):
+        register(provider)
 
 
 @hookimpl

@@ -43,7 +43,9 @@ class Registry:
     def provider(self, name: str) -> tuple[type[EpsilonProvider], PluginInfo]:
         if name not in self.providers:
             known = ", ".join(sorted(self.providers)) or "none"
-            raise DenoisebenchError(f"unknown provider {name!r}: available providers are {known}")
+            hint = (f" ({len(self.errors)} plugin error(s): see 'denoisebench providers')"
+                    if self.errors else "")
+            raise DenoisebenchError(f"unknown provider {name!r}: available providers are {known}{hint}")
         return self.providers[name]
 
     def dataset(self, name: str) -> DatasetSpec:
@@ -78,7 +80,8 @@ def make_plugin_manager(load_entry_points: bool = True) -> tuple[pluggy.PluginMa
         return pm, errors, infos
     allowed = os.environ.get(LOAD_ENV)
     allow = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    entry_points = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    for ep in entry_points:
         if allow is not None and ep.name not in allow:
             continue
         dist = ep.dist.name if ep.dist else "?"
@@ -90,6 +93,8 @@ def make_plugin_manager(load_entry_points: bool = True) -> tuple[pluggy.PluginMa
             errors.append(f"plugin {ep.name!r} ({dist}) failed to load: {type(exc).__name__}: {exc}")
             continue
         infos[ep.name] = PluginInfo(ep.name, dist, version)
+    for name in sorted((allow or set()) - {ep.name for ep in entry_points}):
+        errors.append(f"{LOAD_ENV} names plugin {name!r}, which is not installed")
     return pm, errors, infos
 
 

@@ -15,7 +15,7 @@ from denoisebench.records import load_samples
 
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
-    from denoisebench.cli import datasets, extra, providers, run  # noqa: F401
+    from denoisebench.cli import cli  # noqa: F401
 
     return CliRunner()
 

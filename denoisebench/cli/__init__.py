@@ -43,7 +43,8 @@ def cli() -> None:
 
 
 def main() -> None:
-    from . import datasets, providers, run  # noqa: F401  (registers the verbs)
-    from . import extra  # noqa: F401
-
     cli()
+
+
+# one module per verb; importing a module registers its verb on ``cli``
+from . import datasets, features, figure, providers, report, run, train  # noqa: E402,F401

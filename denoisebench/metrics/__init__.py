@@ -1,7 +1,10 @@
-"""Placeholder until the evaluation harness lands."""
+"""The evaluation harness: FID/KID-proxies, PRDC, classifier view, memorisation, the floor.
+
+``evaluate(images, dataset, seed=...)`` is what ``denoisebench run`` records in run.json.
+"""
 
 from __future__ import annotations
 
+from .evaluate import evaluate, feature_metrics
 
-def evaluate(images, dataset, *, seed=0, progress=None):  # type: ignore[no-untyped-def]
-    return {}
+__all__ = ["evaluate", "feature_metrics"]

@@ -16,6 +16,7 @@ Normalisation modes:
   and the output is clamped to [0, 1]; below s_min the denoiser is told s_min.
 * ``seed``: the seed study's method, kept as the reference of what does not work:
   eps_hat = r / std(r) with r = y - D(y), y = (x_t + 1) / 2 (no abar scaling, per-image unit std).
+  A non-blind D is told the noise std of that y, sqrt(1 - abar_t) / 2.
 """
 
 from __future__ import annotations
@@ -61,19 +62,23 @@ class RestorationProvider(EpsilonProvider):
         return self.denoise(y, None if self.blind else s)
 
     def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
-        ab = schedule.alpha_bars[t.cpu()].to(device=x_t.device, dtype=x_t.dtype).view(-1, 1, 1, 1)
+        ab = schedule.alpha_bars[t.cpu()].to(torch.float64).view(-1, 1, 1, 1)  # 1 - abar in float64
+
+        def col(v: torch.Tensor) -> torch.Tensor:
+            return v.to(dtype=x_t.dtype).to(x_t.device)
+
         if self.mode == "seed":
-            y = (x_t + 1) / 2
-            r = y - self._call(y, ((1 - ab) / ab).sqrt().view(-1) / 2)
+            y = (x_t + 1) / 2  # its noise std is sqrt(1 - abar) / 2, which a non-blind D is told
+            r = y - self._call(y, col((1 - ab).sqrt() / 2).view(-1))
             return r / r.flatten(1).std(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-        s = ((1 - ab) / ab).sqrt() / 2
-        u = (x_t / ab.sqrt() + 1) / 2
+        s = col(((1 - ab) / ab).sqrt() / 2)
+        u = (x_t / col(ab.sqrt()) + 1) / 2
         if self.mode == "tweedie":
             clean = self._call(u, s.view(-1))
         else:
             clean = self._scaled_denoise(u, s)
         x0 = 2 * clean - 1
-        return (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
+        return (x_t - col(ab.sqrt()) * x0) / col((1 - ab).sqrt())
 
     def _scaled_denoise(self, u: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         s_min, s_max = self.noise_range

@@ -1,0 +1,6 @@
+"""``unet``: a time-conditioned U-Net trained with ``denoisebench train --provider unet``."""
+
+from .model import UNet, UNetConfig
+from .provider import UNetProvider
+
+__all__ = ["UNet", "UNetConfig", "UNetProvider"]

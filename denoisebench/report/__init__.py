@@ -1,0 +1,70 @@
+"""``denoisebench report``: load runs into pandas, build comparison tables, render them."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import DenoisebenchError
+from .load import load_runs
+from .plot import has_step_series, steps_plot
+from .render import render_csv, render_html, render_json, render_markdown
+from .table import Table, build_tables
+
+FORMATS = ("markdown", "html", "csv", "json")
+
+__all__ = ["FORMATS", "Table", "build_report", "build_tables", "load_runs", "write_text_atomic"]
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a sibling temp file and rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_report(results_dir: Path, fmt: str = "markdown", output: Path | None = None, dataset: str | None = None,
+                 provider: str | None = None, warn: Callable[[str], None] | None = None) -> str:
+    """The report text; with ``output`` also writes it (and steps plots beside it) atomically."""
+    if fmt not in FORMATS:
+        raise DenoisebenchError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if not results_dir.is_dir():
+        raise DenoisebenchError(f"results dir {results_dir} does not exist: run 'denoisebench run' first "
+                                "or pass --results-dir")
+    warnings: list[str] = []
+
+    def _warn(msg: str) -> None:
+        warnings.append(msg)
+        if warn is not None:
+            warn(msg)
+
+    tables = build_tables(load_runs(results_dir, _warn), dataset=dataset, provider=provider)
+    plots: dict[int, Path] = {}
+    if output is not None and fmt in ("markdown", "html"):
+        for i, table in enumerate(tables):
+            if has_step_series(table):
+                suffix = "" if len(tables) == 1 else f"-{i + 1}"
+                plots[i] = steps_plot(table, output.with_name(f"{output.stem}-steps{suffix}.png"))
+    base = output.parent if output is not None else Path.cwd()
+    if fmt == "markdown":
+        text = render_markdown(tables, warnings, base, plots)
+    elif fmt == "html":
+        text = render_html(tables, warnings, base, plots)
+    elif fmt == "csv":
+        text = render_csv(tables)
+    else:
+        text = render_json(tables, warnings)
+    if output is not None:
+        write_text_atomic(output, text)
+    return text

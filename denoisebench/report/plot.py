@@ -1,0 +1,51 @@
+"""Quality against the number of sampling steps (PNG), for tables with runs at several step counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .table import SCALE, Table
+
+
+def has_step_series(table: Table) -> bool:
+    """True when some (provider, sampler, N) has runs at two or more step counts."""
+    runs = table.runs()
+    return bool(len(runs)) and bool((runs.groupby(["label", "sampler", "n"])["steps"].nunique() > 1).any())
+
+
+def steps_plot(table: Table, path: Path) -> Path:
+    """FID-proxy and KID-proxy (± std) against steps, a line per (provider, sampler, N); floors in grey."""
+    from ..figures import _pyplot, _save_atomic
+
+    plt = _pyplot()
+    runs = table.runs()
+    floors = table.rows[table.rows["kind"] == "floor"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key, title in ((axes[0], "fid", "FID-proxy ↓"), (axes[1], "kid", "KID-proxy ×1000 ↓")):
+        scale = SCALE.get(key, 1.0)
+        for (label, sampler, n), group in runs.groupby(["label", "sampler", "n"], sort=True):
+            group = group.sort_values("steps")
+            y = group[key].to_numpy(float) * scale
+            if np.isnan(y).all():
+                continue
+            err = group[f"{key}_std"].to_numpy(float) * scale
+            ax.errorbar(group["steps"].to_numpy(float), y, yerr=np.nan_to_num(err), marker="o", capsize=3,
+                        label=f"{label} {sampler} (N={int(n)})")
+        for style, (_, floor) in zip(("--", ":", "-.", (0, (5, 5))) * 8, floors.iterrows()):
+            if np.isfinite(floor[key]):
+                ax.axhline(float(floor[key]) * scale, ls=style, color="gray", lw=1, label=str(floor["label"]))
+        ax.set_xscale("log")
+        steps = sorted({int(s) for s in runs["steps"].dropna()})
+        ax.set_xticks(steps, [str(s) for s in steps])
+        ax.minorticks_off()
+        ax.set_xlabel("sampling steps")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(table.title, fontsize=9)
+    fig.tight_layout()
+    _save_atomic(fig, path)
+    plt.close(fig)
+    return path

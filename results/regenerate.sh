@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Regenerates the committed reference report results/reference/README.md from scratch.
+# Run from the repository root after the README's set-up. Every run is 1,000 samples, seed 0.
+# Samples (samples.npz) are not committed; run.json and the figures are.
+set -euo pipefail
+out=results/reference
+run() { .venv/bin/denoisebench run -n 1000 --seed 0 --results-dir "$out" "$@"; }
+
+# the memorisation reference and the trained baseline
+run --provider empirical --sampler ddim --steps 50
+for steps in 10 20 50 100 250; do run --provider unet --sampler ddim --steps "$steps"; done
+run --provider unet --sampler ddpm --steps 1000 --variance small
+run --provider unet --sampler ddpm --steps 1000 --variance large
+
+# the blind restoration network in each normalisation mode
+for mode in tweedie scaled seed; do run --provider kbnet -o mode="$mode" --sampler ddim --steps 50; done
+
+# classical denoisers from the denoisebench-skimage plugin
+for p in tv wavelet nlmeans; do run --provider "$p" --sampler ddim --steps 50; done
+
+.venv/bin/denoisebench report --results-dir "$out" --format markdown --output "$out/README.md"
+.venv/bin/denoisebench report --results-dir "$out" --format html --output "$out/report.html"
