@@ -96,7 +96,8 @@ def prepare(config: RunConfig) -> PreparedRun:
 def run_id_for(config: RunConfig, now: dt.datetime) -> str:
     mode = config.options.get("mode")
     name = config.provider + (f"-{mode}" if mode else "")
-    return f"{now:%Y%m%d-%H%M%S}-{name}-{config.sampler}{config.steps}-n{config.num_samples}-seed{config.seed}"
+    sampler = config.sampler + (f"-{config.variance}" if config.sampler == "ddpm" else "")
+    return f"{now:%Y%m%d-%H%M%S}-{name}-{sampler}{config.steps}-n{config.num_samples}-seed{config.seed}"
 
 
 def compute_metrics(images: np.ndarray, dataset: ImageDataset, seed: int,

@@ -20,3 +20,6 @@ for p in tv wavelet nlmeans; do run --provider "$p" --sampler ddim --steps 50; d
 
 .venv/bin/denoisebench report --results-dir "$out" --format markdown --output "$out/README.md"
 .venv/bin/denoisebench report --results-dir "$out" --format html --output "$out/report.html"
+
+# restoration quality of the shipped KBNet against noise level (table + plot)
+.venv/bin/python benchmarks/bench_kbnet_psnr.py --num-images 200 --out "$out/kbnet-psnr"

@@ -36,12 +36,12 @@ def metrics(fid: float, kid: float = 0.01, sha: str = "b" * 64, floor_fid: float
 
 def write_run(root: Path, name: str, *, provider: str = "empirical", mode: str | None = None, steps: int = 50,
               fid: float = 10.0, created: str = "2026-01-01T00:00:00+00:00", dataset: str = "mnist-5k",
-              sha: str = "b" * 64, grid: bool = False) -> Path:
+              sha: str = "b" * 64, grid: bool = False, sampler: dict[str, Any] | None = None) -> Path:
     run_dir = root / name
     run_dir.mkdir(parents=True)
     record = {"schema_version": 1, "created": created,
               "provider": {"name": provider, "options": {"mode": mode} if mode else {}},
-              "sampler": {"name": "ddim", "steps": steps}, "dataset": {"id": dataset, "hash": dataset[0] * 64},
+              "sampler": sampler or {"name": "ddim", "steps": steps}, "dataset": {"id": dataset, "hash": dataset[0] * 64},
               "num_samples": 100, "timing": {"images_per_s": 12.5}, "metrics": metrics(fid, sha=sha)}
     (run_dir / "run.json").write_text(json.dumps(record))
     if grid:
@@ -132,3 +132,13 @@ def test_csv_json_and_steps_plot(tmp_path: Path) -> None:
 def test_missing_results_dir_is_a_one_line_error(runner: CliRunner, tmp_path: Path) -> None:
     res = runner.invoke(cli, ["report", "--results-dir", str(tmp_path / "nope")])
     assert res.exit_code == 2 and "does not exist" in res.stderr
+
+
+def test_ddpm_variances_are_separate_rows(tmp_path: Path) -> None:
+    for variance, fid in (("large", 3.0), ("small", 2.0)):
+        write_run(tmp_path, f"ddpm-{variance}", fid=fid,
+                  sampler={"name": "ddpm", "steps": 1000, "variance": variance})
+    (table,) = build_tables(load_runs(tmp_path, lambda msg: None))
+    runs = table.rows[table.rows["kind"] == "run"]
+    assert sorted(runs["sampler"]) == ["ddpm large", "ddpm small"]
+    assert sorted(runs["fid"]) == [2.0, 3.0]

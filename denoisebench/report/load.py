@@ -43,6 +43,19 @@ def metric_columns(m: Any) -> dict[str, Any]:
     }
 
 
+def sampler_label(sampler: dict[str, Any]) -> str:
+    """'ddim', 'ddim eta=0.5', 'ddpm large' or 'ddpm small' (+ ' clip'): runs differing in these are different rows."""
+    name = str(sampler.get("name") or "?")
+    label = name
+    if name == "ddpm" and sampler.get("variance"):
+        label += f" {sampler['variance']}"
+    if name == "ddim" and sampler.get("eta"):
+        label += f" eta={float(sampler['eta']):g}"
+    if sampler.get("clip_x0"):
+        label += " clip"
+    return label
+
+
 def run_row(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     """One DataFrame row from a parsed run.json."""
     provider = record["provider"]
@@ -57,7 +70,7 @@ def run_row(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         "run_id": run_dir.name, "run_dir": str(run_dir), "created": str(record.get("created") or ""),
         "provider": name, "mode": None if mode is None else str(mode),
         "label": name if mode is None else f"{name} ({mode})",
-        "sampler": str(sampler.get("name") or "?"), "steps": int(sampler.get("steps") or 0),
+        "sampler": sampler_label(sampler), "steps": int(sampler.get("steps") or 0),
         "dataset": str(dataset.get("id") or "?"), "dataset_hash": str(dataset.get("hash") or ""),
         "feature_sha256": str(_get(m, "feature_network_sha256") or "none"),
         "n": int(record.get("num_samples") or _get(m, "n") or 0),

@@ -37,6 +37,9 @@ def steps_plot(table: Table, path: Path) -> Path:
             if np.isfinite(floor[key]):
                 ax.axhline(float(floor[key]) * scale, ls=style, color="gray", lw=1, label=str(floor["label"]))
         ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=1.0 if key == "fid" else 10.0)  # spans orders; KID may be < 0
+        if key == "fid":
+            ax.set_ylim(bottom=0.0)
         steps = sorted({int(s) for s in runs["steps"].dropna()})
         ax.set_xticks(steps, [str(s) for s in steps])
         ax.minorticks_off()
