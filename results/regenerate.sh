@@ -23,3 +23,6 @@ for p in tv wavelet nlmeans; do run --provider "$p" --sampler ddim --steps 50; d
 
 # restoration quality of the shipped KBNet against noise level (table + plot)
 .venv/bin/python benchmarks/bench_kbnet_psnr.py --num-images 200 --out "$out/kbnet-psnr"
+
+# the U-Net alone: quality against steps (table + unet-steps.png)
+.venv/bin/denoisebench report --results-dir "$out" --provider unet --output "$out/unet.md"
