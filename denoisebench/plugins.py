@@ -6,6 +6,7 @@ raises, is recorded by name with its error and every other provider still works.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import os
 from collections.abc import Callable
@@ -67,7 +68,6 @@ def make_plugin_manager(load_entry_points: bool = True) -> tuple[pluggy.PluginMa
     ``DENOISEBENCH_LOAD_PLUGINS``, when set, is a comma-separated allow-list of entry-point
     names; empty means none but the builtins.
     """
-    import importlib
 
     pm = pluggy.PluginManager("denoisebench")
     pm.add_hookspecs(hookspecs)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DenoisebenchError
+from .fileio import write_text_atomic
 
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
@@ -42,19 +43,8 @@ def load_samples(run_dir: Path) -> np.ndarray:
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON to a sibling temp file, fsync, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2, sort_keys=False, default=str)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically (temp file, fsync, rename); non-JSON values are written as strings."""
+    write_text_atomic(path, json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def prepare_results_dir(results_dir: Path) -> None:

@@ -13,7 +13,8 @@ import torch
 
 from ..errors import DenoisebenchError
 from .model import DigitClassifier, to_input
-from .train import file_sha256, manifest_path
+from ..fileio import sha256_file
+from .train import manifest_path
 
 DEFAULT_NAME = "classifier-mnist-5k"
 
@@ -85,7 +86,7 @@ def load_feature_network(path: Path | None = None) -> FeatureNetwork:
         manifest = json.loads(mpath.read_text())
     except (OSError, ValueError) as exc:
         raise DenoisebenchError(f"cannot read the feature-network manifest {mpath}: {exc}") from None
-    sha = file_sha256(path)
+    sha = sha256_file(path)
     if manifest.get("sha256") != sha:
         raise DenoisebenchError(f"feature network {path.name} has sha256 {sha[:12]}..., its manifest says "
                                 f"{str(manifest.get('sha256'))[:12]}...: retrain it or restore the shipped file")

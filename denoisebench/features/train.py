@@ -20,6 +20,7 @@ import torch.nn.functional as F  # noqa: N812
 from ..datasets.base import ImageDataset
 from ..errors import DenoisebenchError
 from .model import FEATURE_DIM, DigitClassifier, to_input
+from ..fileio import sha256_file
 
 
 @dataclass(frozen=True)
@@ -96,14 +97,6 @@ def train_classifier(dataset: ImageDataset, config: TrainConfig,
     return model
 
 
-def file_sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _atomic_write_bytes(path: Path, write: Callable[[str], None]) -> None:
@@ -136,7 +129,7 @@ def save_classifier(model: DigitClassifier, output: Path, dataset: ImageDataset,
     manifest: dict[str, object] = {
         "name": output.stem,
         "file": output.name,
-        "sha256": file_sha256(output),
+        "sha256": sha256_file(output),
         "architecture": "DigitClassifier: 3 x (conv3x3 + ReLU + maxpool2; 32/64/64 ch) -> "
                         f"Linear(576, {config.feature_dim}) -> ReLU -> Dropout -> Linear(10)",
         "feature_layer": f"embed (penultimate Linear, pre-activation), {config.feature_dim}-d, "

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import DenoisebenchError
+from ..fileio import write_text_atomic
 from .load import load_runs
 from .plot import has_step_series, steps_plot
 from .render import render_csv, render_html, render_json, render_markdown
@@ -16,22 +15,6 @@ from .table import Table, build_tables
 FORMATS = ("markdown", "html", "csv", "json")
 
 __all__ = ["FORMATS", "Table", "build_report", "build_tables", "load_runs", "write_text_atomic"]
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a sibling temp file and rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def build_report(results_dir: Path, fmt: str = "markdown", output: Path | None = None, dataset: str | None = None,

@@ -10,21 +10,15 @@ from the checkpoint's metadata, the exact training command(s) and the measured w
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import read_metadata
+from ..fileio import sha256_file
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def export(src: Path, dst: Path, commands: list[str], wall_s: float | None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ mismatch is a one-line error naming the first bad key.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -27,13 +26,6 @@ NESTING_KEYS = ("net", "params", "params_ema", "state_dict", "model")
 PREFIX = "module."
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _is_safetensors(path: Path) -> bool:

@@ -31,8 +31,8 @@ from ...training.api import TrainableProvider
 from ..base import EpsilonProvider, ProviderContext
 from ..restoration import RestorationProvider
 from .arch import KBNetConfig, KBNetS, count_parameters, official_gray_config
-from .checkpoint import (config_from_metadata, infer_config, load_strict, read_checkpoint,
-                         sha256_file)
+from ...fileio import sha256_file
+from .checkpoint import config_from_metadata, infer_config, load_strict, read_checkpoint
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "weights" / "kbnet-mnist-5k.safetensors"
 TRAIN_FORMAT = "denoisebench-checkpoint/1"

@@ -20,6 +20,7 @@ from ...schedule import NoiseSchedule
 from ...training.api import TrainableProvider, load_model
 from ..base import EpsilonProvider, ProviderContext
 from .model import UNet, UNetConfig
+from ...fileio import sha256_file
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent.parent / "weights"
 SHIPPED = WEIGHTS_DIR / "unet-mnist-5k.safetensors"
@@ -35,15 +36,6 @@ def _snr_weight(ab: torch.Tensor, parameterisation: str, gamma: float) -> torch.
     return clipped
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class UNetProvider(EpsilonProvider, TrainableProvider):
