@@ -14,6 +14,7 @@ run --provider unet --sampler ddpm --steps 1000 --variance large
 
 # the blind restoration network in each normalisation mode
 for mode in tweedie scaled seed; do run --provider kbnet -o mode="$mode" --sampler ddim --steps 50; done
+run --provider kbnet -o mode=tweedie --sampler ddpm --variance small --steps 50
 
 # classical denoisers from the denoisebench-skimage plugin
 for p in tv wavelet nlmeans; do run --provider "$p" --sampler ddim --steps 50; done
