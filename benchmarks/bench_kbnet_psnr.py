@@ -6,10 +6,13 @@ network's estimate D(y) is clamped to [0, 1] and scored with skimage's
 beside it: the noisy input itself (identity, clamped to [0, 1]) and the train split's mean image
 (the best constant estimate, what any denoiser tends to at s -> infinity). A noise level is
 counted *trustworthy* when the network beats both references by at least ``--margin`` dB.
+``brightness_bias`` is the mean of D(y) minus the mean of x: a posterior-mean (MMSE) denoiser
+keeps it near 0 at every noise level, while an L1-trained one, which estimates the posterior
+median, drifts toward the median image (darker, for MNIST) as the noise grows.
 
 Writes ``psnr.csv``, ``psnr.md`` and ``psnr.png`` under ``--out`` and prints the table::
 
-    .venv/bin/python benchmarks/bench_kbnet_psnr.py [--checkpoint PATH] [--num-images 500]
+    .venv/bin/python benchmarks/bench_kbnet_psnr.py [--checkpoint PATH] [--num-images 500] [--unet]
 """
 
 from __future__ import annotations
@@ -60,8 +63,33 @@ def evaluate(net: torch.nn.Module, clean: np.ndarray, mean_image: np.ndarray, si
         net_m, net_sd = mean_psnr(clean, d)
         rows.append({"sigma": s, "sigma_255": s * 255, "kbnet_psnr": net_m, "kbnet_std": net_sd,
                      "noisy_psnr": mean_psnr(clean, noisy)[0],
-                     "mean_image_psnr": mean_psnr(clean, np.broadcast_to(mean_image, clean.shape))[0]})
+                     "mean_image_psnr": mean_psnr(clean, np.broadcast_to(mean_image, clean.shape))[0],
+                     "brightness_bias": float(out.double().mean() - x.double().mean())})
     return pd.DataFrame(rows)
+
+
+def unet_psnr(dataset, clean: np.ndarray, sigmas: list[float], seed: int, batch_size: int) -> list[float]:
+    """PSNR of the shipped U-Net's implicit denoiser x0_hat(x_t) at the timestep whose s_t is
+    nearest each s (the same images and unit noise draws as the KBNet column)."""
+    from denoisebench.providers.base import ProviderContext
+
+    provider = get_registry().provider("unet")[0].from_context(ProviderContext(dataset))
+    sched = make_schedule("linear", 1000)
+    ab = sched.alpha_bars
+    s_t = (((1 - ab[1:]) / ab[1:]).sqrt() / 2).double()
+    x0 = torch.from_numpy(clean).unsqueeze(1) * 2 - 1
+    out = []
+    for i, s in enumerate(sigmas):
+        t = int((s_t - s).abs().argmin()) + 1
+        a = ab[t].double()
+        g = torch.Generator().manual_seed(seed * 1000 + i)
+        x_t = (a.sqrt() * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=g)).float()
+        with torch.inference_mode():
+            eps = torch.cat([provider.predict_eps(x_t[k:k + batch_size], torch.full((len(x_t[k:k + batch_size]),), t),
+                                                  sched) for k in range(0, len(x_t), batch_size)])
+        est = ((x_t.double() - (1 - a).sqrt() * eps.double()) / a.sqrt() + 1) / 2
+        out.append(mean_psnr(clean.astype(np.float64), est.clamp(0, 1).squeeze(1).numpy())[0])
+    return out
 
 
 def trustworthy_range(table: pd.DataFrame, margin: float) -> tuple[float, float] | None:
@@ -88,6 +116,8 @@ def plot(table: pd.DataFrame, path: Path, title: str, trained: tuple[float, floa
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.errorbar(table.sigma, table.kbnet_psnr, yerr=table.kbnet_std, marker="o", ms=3, capsize=2, label="KBNet D(y)")
+    if "unet_psnr" in table:
+        ax.plot(table.sigma, table.unet_psnr, marker="s", ms=3, color="tab:orange", label="U-Net x0_hat (reference)")
     ax.plot(table.sigma, table.noisy_psnr, "--", color="grey", label="noisy input y")
     ax.plot(table.sigma, table.mean_image_psnr, ":", color="black", label="train mean image")
     lo, hi = trained
@@ -123,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=250)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("results/kbnet-psnr"))
+    ap.add_argument("--unet", action="store_true",
+                    help="add the shipped U-Net's implicit denoiser (x0_hat at the nearest timestep) as a column")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -133,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     mean_image = dataset.train_images.astype(np.float32).mean(axis=0) / 255.0
     t0 = time.perf_counter()
     table = evaluate(net, clean, mean_image, sorted(args.sigmas), args.seed, args.batch_size)
+    if args.unet:
+        table["unet_psnr"] = unet_psnr(dataset, clean, sorted(args.sigmas), args.seed, args.batch_size)
     elapsed = time.perf_counter() - t0
     cfg = net.config
     trained = (cfg.sigma_min, cfg.sigma_max) if source["format"] in ("denoisebench-train", "safetensors+config") \

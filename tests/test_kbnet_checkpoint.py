@@ -180,3 +180,17 @@ def test_cli_run_records_the_checkpoint_hash_and_mode(tmp_path: Path) -> None:
     record = json.loads((Path(res.stdout.strip().splitlines()[-1]) / "run.json").read_text())
     info = record["provider"]["info"]
     assert info["mode"] == "seed" and info["checkpoint_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_bad_flag_value_is_a_one_line_error(tiny_dataset) -> None:
+    with pytest.raises(DenoisebenchError, match="option compile of provider 'kbnet' must be 1 or 0, got 'maybe'"):
+        KBNetProvider.from_context(ProviderContext(tiny_dataset, options={"compile": "maybe"}))
+
+
+def test_checkpoints_from_before_the_loss_option_read_as_l1() -> None:
+    from denoisebench.providers.kbnet.checkpoint import config_from_metadata
+
+    legacy = {k: v for k, v in dataclasses.asdict(KBNetConfig()).items() if k not in ("loss", "loss_weight")}
+    assert config_from_metadata({"model_config": json.dumps(legacy)}).loss == "l1"
+    both = config_from_metadata({"model_config": json.dumps({**legacy, "loss": "l2"})})
+    assert (both.loss, both.loss_weight) == ("l2", "x0")

@@ -6,11 +6,13 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 import torch
 from click.testing import CliRunner
 
+from denoisebench.errors import DenoisebenchError
 from denoisebench.providers.kbnet.arch import KBNetConfig, KBNetS
-from denoisebench.providers.kbnet.provider import KBNetProvider, sigma_from_unit
+from denoisebench.providers.kbnet.provider import SIGMA_DATA, KBNetProvider, sigma_from_unit
 from denoisebench.schedule import linear_schedule
 from denoisebench.training.api import is_trainable
 
@@ -48,11 +50,65 @@ def test_draw_is_batch_first_and_seeded() -> None:
 
 def test_training_loss_is_the_l1_restoration_error() -> None:
     torch.manual_seed(0)
-    net = KBNetS(KBNetConfig(**TINY, sigma_min=0.1, sigma_max=0.3, sigma_dist="uniform"))
+    net = KBNetS(KBNetConfig(**TINY, sigma_min=0.1, sigma_max=0.3, sigma_dist="uniform", loss="l1"))
     batch = KBNetProvider.draw(torch.rand(4, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0), linear_schedule())
     s = (0.1 + 0.2 * batch["u"]).view(-1, 1, 1, 1)
     expected = (net(batch["clean"] + s * batch["noise"]) - batch["clean"]).abs().mean()
     assert torch.allclose(KBNetProvider.training_loss(net, batch, linear_schedule()), expected)
+
+
+@pytest.mark.parametrize("loss_weight", ["edm", "x0"])
+def test_l2_loss_is_the_noise_weighted_squared_error(loss_weight: str) -> None:
+    torch.manual_seed(0)
+    net = KBNetS(KBNetConfig(**TINY, sigma_min=0.1, sigma_max=3.0, sigma_dist="uniform", loss="l2",
+                             loss_weight=loss_weight))
+    batch = KBNetProvider.draw(torch.rand(4, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0), linear_schedule())
+    s = (0.1 + 2.9 * batch["u"]).view(-1, 1, 1, 1)
+    err = net(batch["clean"] + s * batch["noise"]) - batch["clean"]
+    if loss_weight == "edm":  # (s^2 + sd^2) / s^2: epsilon-space error at low noise, image-space at high
+        weight = (s ** 2 + SIGMA_DATA ** 2) / s ** 2
+    else:
+        weight = SIGMA_DATA ** 2 / (s ** 2 + SIGMA_DATA ** 2)
+    expected = (weight * err ** 2).mean()
+    assert torch.allclose(KBNetProvider.training_loss(net, batch, linear_schedule()), expected)
+
+
+class _ConstantDenoiser(torch.nn.Module):
+    """Ignores its input and outputs one learned value: the loss's minimiser over constants."""
+
+    def __init__(self, config: KBNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.value = torch.nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.value.expand_as(y)
+
+
+def test_l1_training_finds_the_median_and_l2_the_mean() -> None:
+    """At a noise level where the input is useless, the best output is the data's median under L1
+    and its mean under the weighted L2 (the weight depends on s only): only the mean is what
+    Tweedie's formula needs. Skewed data (mostly 0, like MNIST pixels) separates the two."""
+    clean = (torch.rand(4000, 1, 1, 1, generator=torch.Generator().manual_seed(1)) < 0.2).float()  # mean 0.2, median 0
+    fitted = {}
+    for loss in ("l1", "l2"):
+        model = _ConstantDenoiser(KBNetConfig(sigma_min=50.0, sigma_max=60.0, sigma_dist="uniform", loss=loss))
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        batch = {"clean": clean, "noise": torch.zeros_like(clean), "u": torch.rand(len(clean))}
+        for _ in range(300):
+            opt.zero_grad()
+            KBNetProvider.training_loss(model, batch, linear_schedule()).backward()
+            opt.step()
+        fitted[loss] = model.value.item()
+    assert abs(fitted["l2"] - clean.mean().item()) < 0.01
+    assert abs(fitted["l1"] - 0.0) < 0.02
+
+
+def test_a_bad_loss_name_is_a_one_line_error() -> None:
+    with pytest.raises(DenoisebenchError, match="loss must be 'l1' or 'l2'"):
+        KBNetConfig(loss="huber").validate()
+    with pytest.raises(DenoisebenchError, match="loss_weight must be 'edm' or 'x0'"):
+        KBNetConfig(loss_weight="snr").validate()
 
 
 def test_a_few_steps_reduce_the_loss(tiny_dataset) -> None:

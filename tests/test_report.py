@@ -142,3 +142,14 @@ def test_ddpm_variances_are_separate_rows(tmp_path: Path) -> None:
     runs = table.rows[table.rows["kind"] == "run"]
     assert sorted(runs["sampler"]) == ["ddpm large", "ddpm small"]
     assert sorted(runs["fid"]) == [2.0, 3.0]
+
+
+def test_runs_with_another_checkpoint_get_their_own_row(tmp_path: Path) -> None:
+    write_run(tmp_path, "default", provider="kbnet", mode="tweedie", fid=30.0)
+    other = write_run(tmp_path, "l1", provider="kbnet", mode="tweedie", fid=90.0)
+    record = json.loads((other / "run.json").read_text())
+    record["provider"]["checkpoint"] = "/somewhere/kbnet-l1.safetensors"
+    (other / "run.json").write_text(json.dumps(record))
+    (table,) = build_tables(load_runs(tmp_path, lambda m: None))
+    labels = dict(zip(table.runs()["label"], table.runs()["fid"]))
+    assert labels == {"kbnet (tweedie)": 30.0, "kbnet (tweedie) [kbnet-l1]": 90.0}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from click.testing import CliRunner
 from denoisebench.errors import DenoisebenchError
 from denoisebench.providers.base import ProviderContext
 from denoisebench.providers.unet import UNet, UNetConfig, UNetProvider
-from denoisebench.providers.unet.provider import SHIPPED
 from denoisebench.training.checkpoint import config_to_json, save_weights
 
 TINY = UNetConfig(channels=(8, 16), heads=2, groups=4)
@@ -74,15 +72,3 @@ def test_schedule_mismatch_is_refused(tiny_dataset, tmp_path: Path) -> None:
 
     with pytest.raises(DenoisebenchError, match="--schedule linear"):
         provider.predict_eps(torch.randn(1, 1, 28, 28), torch.tensor([5]), make_schedule("cosine"))
-
-
-@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped checkpoint in this checkout")
-def test_shipped_checkpoint_matches_its_manifest() -> None:
-    manifest = json.loads(SHIPPED.with_suffix(".json").read_text())
-    assert hashlib.sha256(SHIPPED.read_bytes()).hexdigest() == manifest["sha256"]
-    assert SHIPPED.stat().st_size < 8_000_000
-    from denoisebench.training.checkpoint import read_metadata
-
-    meta = read_metadata(SHIPPED)
-    assert meta["provider"] == "unet" and meta["dataset"] == manifest["dataset"]["id"]
-    assert meta["dataset_hash"] == manifest["dataset"]["hash"]

@@ -48,6 +48,15 @@ class EpsilonProvider(ABC):
             raise DenoisebenchError(
                 f"provider {self.name!r} has no option {unknown[0]!r}: its options are {known}")
 
+    def flag_option(self, key: str, default: str = "0") -> bool:
+        """The boolean option ``key`` (1/0, true/false, yes/no), or a one-line error."""
+        value = self.context.options.get(key, default).lower()
+        if value not in ("0", "1", "true", "false", "yes", "no"):
+            from ..errors import DenoisebenchError
+
+            raise DenoisebenchError(f"option {key} of provider {self.name!r} must be 1 or 0, got {value!r}")
+        return value in ("1", "true", "yes")
+
     @classmethod
     def from_context(cls, context: ProviderContext) -> EpsilonProvider:
         """Build the provider for a run; override to load checkpoints or precompute."""

@@ -56,6 +56,14 @@ def sampler_label(sampler: dict[str, Any]) -> str:
     return label
 
 
+def run_label(name: str, mode: Any, checkpoint: Any) -> str:
+    """'kbnet (tweedie)'; a run given ``--checkpoint`` adds the file's stem: 'kbnet (tweedie) [my-weights]'."""
+    label = name if mode is None else f"{name} ({mode})"
+    if isinstance(checkpoint, str) and checkpoint:
+        label += f" [{Path(checkpoint).stem}]"
+    return label
+
+
 def run_row(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     """One DataFrame row from a parsed run.json."""
     provider = record["provider"]
@@ -64,12 +72,12 @@ def run_row(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     if not isinstance(provider, dict) or not isinstance(sampler, dict) or not isinstance(dataset, dict):
         raise ValueError("provider, sampler and dataset must be objects")
     name = str(provider.get("name") or "?")
-    mode = _get(provider, "options", "mode")
+    mode = _get(provider, "options", "mode") or _get(provider, "info", "mode")
     m = record.get("metrics") or {}
     row: dict[str, Any] = {
         "run_id": run_dir.name, "run_dir": str(run_dir), "created": str(record.get("created") or ""),
         "provider": name, "mode": None if mode is None else str(mode),
-        "label": name if mode is None else f"{name} ({mode})",
+        "label": run_label(name, mode, provider.get("checkpoint")),
         "sampler": sampler_label(sampler), "steps": int(sampler.get("steps") or 0),
         "dataset": str(dataset.get("id") or "?"), "dataset_hash": str(dataset.get("hash") or ""),
         "feature_sha256": str(_get(m, "feature_network_sha256") or "none"),

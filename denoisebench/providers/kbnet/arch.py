@@ -41,6 +41,9 @@ class KBNetConfig:
     ``sigma_dist`` how it is drawn (``uniform`` or ``loguniform``); they do not change the network.
     The default range, log-uniform on [0.002, 80], covers every s_t = sqrt((1 - abar_t) / abar_t) / 2
     of the linear schedule (0.005 at t = 1 to 79 at t = 1000), so ``tweedie`` never leaves it.
+    ``loss`` (``l2`` or ``l1``) and ``loss_weight`` (``x0`` or ``edm``) choose the training loss
+    (see ``KBNetProvider.training_loss``): only ``l2`` trains the posterior mean that Tweedie's
+    formula needs; ``l1``, the usual restoration loss, trains the posterior median.
     """
 
     img_channel: int = 1
@@ -56,6 +59,8 @@ class KBNetConfig:
     sigma_min: float = 0.002
     sigma_max: float = 80.0
     sigma_dist: str = "loguniform"
+    loss: str = "l2"
+    loss_weight: str = "x0"
 
     def __post_init__(self) -> None:
         self.enc_blk_nums = tuple(int(n) for n in self.enc_blk_nums)
@@ -83,6 +88,10 @@ class KBNetConfig:
             return f"kernel must be odd, got {self.kernel}"
         if self.sigma_dist not in ("uniform", "loguniform"):
             return f"sigma_dist must be 'uniform' or 'loguniform', got {self.sigma_dist!r}"
+        if self.loss not in ("l1", "l2"):
+            return f"loss must be 'l1' or 'l2', got {self.loss!r}"
+        if self.loss_weight not in ("edm", "x0"):
+            return f"loss_weight must be 'edm' or 'x0', got {self.loss_weight!r}"
         if not 0 <= self.sigma_min <= self.sigma_max or (self.sigma_dist == "loguniform" and self.sigma_min <= 0):
             return (f"need 0 <= sigma_min <= sigma_max (sigma_min > 0 for loguniform), got "
                     f"{self.sigma_min}, {self.sigma_max}")

@@ -170,12 +170,19 @@ def load_strict(model: nn.Module, sd: Mapping[str, torch.Tensor], path: Path | s
 
 
 def config_from_metadata(metadata: Mapping[str, str]) -> KBNetConfig | None:
-    """The ``KBNetConfig`` stored in a safetensors file's metadata (``model_config``), if any."""
+    """The ``KBNetConfig`` stored in a safetensors file's metadata (``model_config``), if any.
+
+    Files written before the ``loss`` option existed were trained with L1; before ``loss_weight``
+    existed, ``l2`` meant the ``x0`` weighting.
+    """
     text = metadata.get("model_config")
     if not text:
         return None
     try:
         data = json.loads(text)
+        if isinstance(data, dict):
+            data.setdefault("loss", "l1")
+            data.setdefault("loss_weight", "x0" if data["loss"] == "l2" else "edm")
         fields = {f.name for f in dataclasses.fields(KBNetConfig)}
         return KBNetConfig(**{k: v for k, v in data.items() if k in fields})
     except (ValueError, TypeError):

@@ -16,11 +16,11 @@ import torch
 from torch import nn
 
 from ...errors import DenoisebenchError
+from ...fileio import sha256_file
 from ...schedule import NoiseSchedule
 from ...training.api import TrainableProvider, load_model
 from ..base import EpsilonProvider, ProviderContext
 from .model import UNet, UNetConfig
-from ...fileio import sha256_file
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent.parent / "weights"
 SHIPPED = WEIGHTS_DIR / "unet-mnist-5k.safetensors"
@@ -105,16 +105,10 @@ class UNetProvider(EpsilonProvider, TrainableProvider):
         provider.meta["path"] = str(path)
         return provider
 
-    def _flag(self, key: str, default: str = "0") -> bool:
-        value = self.context.options.get(key, default).lower()
-        if value not in ("0", "1", "true", "false", "yes", "no"):
-            raise DenoisebenchError(f"option {key} must be 1 or 0, got {value!r}")
-        return value in ("1", "true", "yes")
-
     def _optimise(self, model: nn.Module) -> nn.Module:
-        fmt = torch.channels_last if self._flag("channels_last", "1") else torch.contiguous_format
+        fmt = torch.channels_last if self.flag_option("channels_last", "1") else torch.contiguous_format
         model = model.to(memory_format=fmt)
-        if self._flag("compile"):
+        if self.flag_option("compile"):
             model = torch.compile(model, dynamic=False)
         return model
 
@@ -158,6 +152,6 @@ class UNetProvider(EpsilonProvider, TrainableProvider):
             out["step"] = int(str(out["step"]))
         if "path" in out:
             out["sha256"] = sha256_file(Path(str(out["path"])))
-        out["compile"] = self._flag("compile")
-        out["channels_last"] = self._flag("channels_last", "1")
+        out["compile"] = self.flag_option("compile")
+        out["channels_last"] = self.flag_option("channels_last", "1")
         return out
