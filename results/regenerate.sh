@@ -19,6 +19,8 @@ for mode in tweedie scaled seed; do
   run --provider kbnet -o mode="$mode" --batch-size 50 --sampler ddim --steps 50
   run --provider kbnet -o mode="$mode" -o compile=1 --batch-size 50 --sampler ddpm --steps 1000
 done
+# stochastic 50-step DDIM (eta = 1) for the blind net
+run --provider kbnet -o mode=tweedie --batch-size 50 --sampler ddim --eta 1 --steps 50
 # ablation: the same network trained with the L1 restoration loss (a posterior-median denoiser)
 run --provider kbnet --checkpoint denoisebench/weights/kbnet-mnist-5k-l1.safetensors -o mode=tweedie \
   --batch-size 64 --sampler ddim --steps 50

@@ -22,17 +22,22 @@ def steps_plot(table: Table, path: Path) -> Path:
     plt = _pyplot()
     runs = table.runs()
     floors = table.rows[table.rows["kind"] == "floor"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    series = list(runs.groupby(["label", "sampler", "n"], sort=True))
+    legend_rows = -(-(len(series) + len(floors)) // 3)
+    legend_inches = 0.15 * legend_rows + 0.1
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8 + legend_inches))
+    colors = plt.get_cmap("tab20").colors
+    markers = "os^DvPX<>"
     for ax, key, title in ((axes[0], "fid", "FID-proxy ↓"), (axes[1], "kid", "KID-proxy ×1000 ↓")):
         scale = SCALE.get(key, 1.0)
-        for (label, sampler, n), group in runs.groupby(["label", "sampler", "n"], sort=True):
+        for i, ((label, sampler, n), group) in enumerate(series):
             group = group.sort_values("steps")
             y = group[key].to_numpy(float) * scale
             if np.isnan(y).all():
                 continue
             err = group[f"{key}_std"].to_numpy(float) * scale
-            ax.errorbar(group["steps"].to_numpy(float), y, yerr=np.nan_to_num(err), marker="o", capsize=3,
-                        label=f"{label} {sampler} (N={int(n)})")
+            ax.errorbar(group["steps"].to_numpy(float), y, yerr=np.nan_to_num(err), marker=markers[i % len(markers)],
+                        color=colors[i % len(colors)], capsize=3, label=f"{label} {sampler} (N={int(n)})")
         for style, (_, floor) in zip(("--", ":", "-.", (0, (5, 5))) * 8, floors.iterrows()):
             if np.isfinite(floor[key]):
                 ax.axhline(float(floor[key]) * scale, ls=style, color="gray", lw=1, label=str(floor["label"]))
@@ -46,9 +51,10 @@ def steps_plot(table: Table, path: Path) -> Path:
         ax.set_xlabel("sampling steps")
         ax.set_title(title)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
     fig.suptitle(table.title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, legend_inches / (3.8 + legend_inches), 1, 1))
     _save_atomic(fig, path)
     plt.close(fig)
     return path
