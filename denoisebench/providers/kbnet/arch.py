@@ -28,6 +28,14 @@ from torch import nn
 
 from ...errors import DenoisebenchError
 
+SIGMA_DISTS = ("uniform", "loguniform", "lognormal", "schedule")
+PRECONDS = ("none", "edm")
+#: EDM's sigma_data for the ``edm`` preconditioning: the RMS distance of a [0, 1] image from
+#: mid-grey is at most 0.5 (MNIST's, mostly black or white pixels, is about 0.47).
+PRECOND_SIGMA_DATA = 0.5
+#: Phi^{-1}(3/4): the median of |N(0, s^2)| is 0.6745 s.
+_MAD_TO_STD = 0.6744897501960817
+
 
 @dataclass
 class KBNetConfig:
@@ -38,9 +46,16 @@ class KBNetConfig:
     KBA dominates) and no blocks at full resolution (28 x 28 inputs are padded to 32; blocks run at
     16, 8 and 4 pixels). :func:`official_gray_config` is the official grayscale model.
     ``sigma_min``/``sigma_max`` are the per-image noise std range of training in [0, 1] units and
-    ``sigma_dist`` how it is drawn (``uniform`` or ``loguniform``); they do not change the network.
-    The default range, log-uniform on [0.002, 80], covers every s_t = sqrt((1 - abar_t) / abar_t) / 2
-    of the linear schedule (0.005 at t = 1 to 79 at t = 1000), so ``tweedie`` never leaves it.
+    ``sigma_dist`` how it is drawn: ``uniform``, ``loguniform``, ``lognormal`` (log s normal with
+    mean ``sigma_mean`` and std ``sigma_std``, clamped to the range, as in EDM) or ``schedule``
+    (s = s_t of the training schedule at a uniform t: the noise levels a sampler visits); they do
+    not change the network. The default range, log-uniform on [0.002, 80], covers every
+    s_t = sqrt((1 - abar_t) / abar_t) / 2 of the linear schedule (0.005 at t = 1 to 79 at t = 1000),
+    so ``tweedie`` never leaves it.
+    ``precond`` wraps the network without adding parameters: ``none`` is the official KBNet_s
+    (global residual, D(y) = y + f(y)); ``edm`` is Karras et al.'s preconditioning about mid-grey,
+    D(y) = 0.5 + c_skip (y - 0.5) + c_out f(c_in (y - 0.5)), with the noise std that c_* need
+    estimated from y itself (:func:`estimate_noise_std`), so the network stays blind.
     ``loss`` (``l2`` or ``l1``) and ``loss_weight`` (``x0`` or ``edm``) choose the training loss
     (see ``KBNetProvider.training_loss``): only ``l2`` trains the posterior mean that Tweedie's
     formula needs; ``l1``, the usual restoration loss, trains the posterior median.
@@ -59,8 +74,11 @@ class KBNetConfig:
     sigma_min: float = 0.002
     sigma_max: float = 80.0
     sigma_dist: str = "loguniform"
+    sigma_mean: float = -1.9
+    sigma_std: float = 1.2
     loss: str = "l2"
     loss_weight: str = "x0"
+    precond: str = "none"
 
     def __post_init__(self) -> None:
         self.enc_blk_nums = tuple(int(n) for n in self.enc_blk_nums)
@@ -86,14 +104,18 @@ class KBNetConfig:
                         f"and of gc={self.gc} that doubles into multiples of 32 (4, 8, 16, 32, 64, ...)")
         if self.kernel < 1 or self.kernel % 2 == 0:
             return f"kernel must be odd, got {self.kernel}"
-        if self.sigma_dist not in ("uniform", "loguniform"):
-            return f"sigma_dist must be 'uniform' or 'loguniform', got {self.sigma_dist!r}"
+        if self.sigma_dist not in SIGMA_DISTS:
+            return f"sigma_dist must be one of {', '.join(SIGMA_DISTS)}, got {self.sigma_dist!r}"
+        if self.sigma_std <= 0:
+            return f"sigma_std must be positive, got {self.sigma_std}"
+        if self.precond not in PRECONDS:
+            return f"precond must be one of {', '.join(PRECONDS)}, got {self.precond!r}"
         if self.loss not in ("l1", "l2"):
             return f"loss must be 'l1' or 'l2', got {self.loss!r}"
         if self.loss_weight not in ("edm", "x0"):
             return f"loss_weight must be 'edm' or 'x0', got {self.loss_weight!r}"
-        if not 0 <= self.sigma_min <= self.sigma_max or (self.sigma_dist == "loguniform" and self.sigma_min <= 0):
-            return (f"need 0 <= sigma_min <= sigma_max (sigma_min > 0 for loguniform), got "
+        if not 0 <= self.sigma_min <= self.sigma_max or (self.sigma_dist != "uniform" and self.sigma_min <= 0):
+            return (f"need 0 <= sigma_min <= sigma_max (sigma_min > 0 unless uniform), got "
                     f"{self.sigma_min}, {self.sigma_max}")
         return None
 
@@ -251,6 +273,15 @@ class KBNetS(nn.Module):
             self.decoders.append(stage(chan, n))
 
     def forward(self, inp: torch.Tensor) -> torch.Tensor:
+        if self.config.precond == "edm":
+            s = estimate_noise_std(inp).detach().clamp_min(1e-4).view(-1, 1, 1, 1)
+            sd = PRECOND_SIGMA_DATA
+            norm = (s.square() + sd ** 2).sqrt()
+            centred = inp - 0.5
+            return 0.5 + (sd / norm) ** 2 * centred + (s * sd / norm) * self._body(centred / norm, residual=False)
+        return self._body(inp, residual=True)
+
+    def _body(self, inp: torch.Tensor, residual: bool) -> torch.Tensor:
         h, w = inp.shape[-2:]
         inp = pad_to_multiple(inp, self.config.pad_multiple)
         x = self.intro(inp)
@@ -262,8 +293,20 @@ class KBNetS(nn.Module):
         x = self.middle_blks(x)
         for decoder, up, skip in zip(self.decoders, self.ups, reversed(skips)):
             x = decoder(up(x) + skip)
-        x = self.ending(x) + inp
+        x = self.ending(x) + inp if residual else self.ending(x)
         return x[..., :h, :w]
+
+
+def estimate_noise_std(y: torch.Tensor) -> torch.Tensor:
+    """Blind per-image estimate of the std of white Gaussian noise in ``y`` (B x C x H x W -> B).
+
+    Donoho's rule: the median absolute value of the finest diagonal Haar detail coefficients over
+    0.6745. For white noise of std s each coefficient (a - b - c + d) / 2 of a 2 x 2 block is
+    N(0, s^2); the median ignores the few large coefficients on the edges of the image content.
+    """
+    y = y[..., : y.shape[-2] // 2 * 2, : y.shape[-1] // 2 * 2]
+    hh = (y[..., 0::2, 0::2] - y[..., 0::2, 1::2] - y[..., 1::2, 0::2] + y[..., 1::2, 1::2]) / 2
+    return hh.flatten(1).abs().median(dim=1).values / _MAD_TO_STD
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:

@@ -45,12 +45,26 @@ SIGMA_DATA = 0.25
 _OFFICIAL_NAME = re.compile(r"gau_(?:gray|color)_(\d+)")
 
 
-def sigma_from_unit(u: torch.Tensor, config: KBNetConfig) -> torch.Tensor:
-    """Map uniform draws u in [0, 1) to noise stds on the config's range and distribution."""
+def sigma_from_unit(u: torch.Tensor, config: KBNetConfig, schedule: NoiseSchedule | None = None) -> torch.Tensor:
+    """Map uniform draws u in [0, 1) to noise stds (in [0, 1] units) of the config's distribution.
+
+    ``schedule`` is needed for ``sigma_dist=schedule``: t = 1 + floor(u T), s = s_t. Every draw is
+    clamped to [``sigma_min``, ``sigma_max``].
+    """
     lo, hi = config.sigma_min, config.sigma_max
     if config.sigma_dist == "loguniform":
-        return torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-    return lo + u * (hi - lo)
+        s = torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+    elif config.sigma_dist == "lognormal":
+        z = torch.special.ndtri(u.to(torch.float64).clamp(1e-12, 1 - 1e-12))
+        s = torch.exp(config.sigma_mean + config.sigma_std * z).to(u.dtype)
+    elif config.sigma_dist == "schedule":
+        if schedule is None:
+            raise DenoisebenchError("sigma_dist 'schedule' needs the training schedule")
+        t = (u.to(torch.float64) * schedule.T).long().clamp(0, schedule.T - 1) + 1
+        s = (schedule.sigma(t.cpu()) / 2).to(device=u.device, dtype=u.dtype)
+    else:
+        s = lo + u * (hi - lo)
+    return s.clamp(lo, hi)
 
 
 def parse_noise_range(text: str) -> tuple[float, float]:
@@ -137,7 +151,8 @@ class KBNetProvider(RestorationProvider, TrainableProvider):
 
     def info(self) -> dict[str, object]:
         cfg = dataclasses.asdict(self.net.config)
-        trained = {k: cfg.pop(k) for k in ("sigma_min", "sigma_max", "sigma_dist", "loss", "loss_weight")}
+        trained = {k: cfg.pop(k) for k in ("sigma_min", "sigma_max", "sigma_dist", "sigma_mean", "sigma_std",
+                                           "loss", "loss_weight")}
         known = not math.isinf(self.noise_range[1])
         return {**super().info(), "noise_range": list(self.noise_range) if known else None,
                 "noise_range_source": self.noise_range_source,
@@ -175,7 +190,7 @@ class KBNetProvider(RestorationProvider, TrainableProvider):
         noise draw the edm weighting lets the many tiny-s images dominate; it measured worse.
         """
         config: KBNetConfig = _unwrap(model).config
-        s = sigma_from_unit(batch["u"], config).view(-1, 1, 1, 1)
+        s = sigma_from_unit(batch["u"], config, schedule).view(-1, 1, 1, 1)
         noisy = batch["clean"] + s * batch["noise"]
         err = model(noisy) - batch["clean"]
         if config.loss == "l2":
