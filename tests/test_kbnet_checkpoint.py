@@ -64,7 +64,7 @@ def test_architecture_is_read_off_the_official_gray_shapes() -> None:
         sd = KBNetS(official_gray_config()).state_dict()
     assert infer_config(sd, base=KBNetConfig()) == dataclasses.replace(
         official_gray_config(), sigma_min=KBNetConfig.sigma_min, sigma_max=KBNetConfig.sigma_max,
-        sigma_dist=KBNetConfig.sigma_dist)
+        sigma_dist=KBNetConfig.sigma_dist, precond=KBNetConfig.precond)
 
 
 def _error(path: Path) -> str:

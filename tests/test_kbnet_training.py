@@ -144,3 +144,37 @@ def test_train_then_run_end_to_end(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     info = json.loads((Path(res.stdout.strip().splitlines()[-1]) / "run.json").read_text())["provider"]["info"]
     assert info["checkpoint_format"] == "denoisebench-train" and info["noise_range"] == [0.002, 80.0]
+
+
+def test_schedule_noise_levels_are_those_a_sampler_visits() -> None:
+    """sigma_dist=schedule: u -> t = 1 + floor(u T) uniform on 1..T, s = s_t of the schedule."""
+    sched = linear_schedule()
+    cfg = KBNetConfig(sigma_dist="schedule")
+    u = (torch.arange(1000, dtype=torch.float32) + 0.5) / 1000
+    s = sigma_from_unit(u, cfg, sched)
+    s_t = (sched.sigma(torch.arange(1, 1001)) / 2).float()
+    assert torch.allclose(s, s_t)  # one draw per timestep, in order
+    assert torch.allclose(sigma_from_unit(torch.tensor([0.0, 0.9999999]), cfg, sched), s_t[[0, -1]])
+    with pytest.raises(DenoisebenchError, match="needs the training schedule"):
+        sigma_from_unit(u, cfg)
+
+
+def test_lognormal_noise_levels_have_the_configured_quantiles() -> None:
+    cfg = KBNetConfig(sigma_dist="lognormal", sigma_mean=-1.5, sigma_std=0.8)
+    s = sigma_from_unit(torch.tensor([0.5, 0.8413447460685429]), cfg)
+    assert math.isclose(s[0].item(), math.exp(-1.5), rel_tol=1e-5)  # median
+    assert math.isclose(s[1].item(), math.exp(-1.5 + 0.8), rel_tol=1e-4)  # +1 std
+    wide = KBNetConfig(sigma_dist="lognormal", sigma_mean=0.0, sigma_std=3.0)
+    ends = sigma_from_unit(torch.tensor([0.0, 1.0]), wide)
+    assert torch.allclose(ends, torch.tensor([wide.sigma_min, wide.sigma_max]), rtol=1e-5)  # clamped
+
+
+def test_the_schedule_draw_enters_the_training_loss() -> None:
+    torch.manual_seed(0)
+    sched = linear_schedule()
+    net = KBNetS(KBNetConfig(**TINY, sigma_dist="schedule"))
+    batch = KBNetProvider.draw(torch.rand(4, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0), sched)
+    s = sigma_from_unit(batch["u"], net.config, sched).view(-1, 1, 1, 1)
+    err = net(batch["clean"] + s * batch["noise"]) - batch["clean"]
+    expected = (SIGMA_DATA ** 2 / (s ** 2 + SIGMA_DATA ** 2) * err ** 2).mean()
+    assert torch.allclose(KBNetProvider.training_loss(net, batch, sched), expected)

@@ -146,18 +146,21 @@ def test_seed_mode_tells_a_non_blind_denoiser_the_noise_std_of_its_input(tiny_da
     assert torch.allclose(provider.seen[0].double(), (1 - schedule.alpha_bars[t]).sqrt() / 2, rtol=1e-6)
 
 
-def _tiny_kbnet(dataset: ImageDataset, mode: str) -> KBNetProvider:
+def _tiny_kbnet(dataset: ImageDataset, mode: str, precond: str = "none") -> KBNetProvider:
     torch.manual_seed(0)
     cfg = KBNetConfig(width=4, middle_blk_num=1, enc_blk_nums=(1,), dec_blk_nums=(1,), nset=2,
-                      sigma_min=0.01, sigma_max=0.5, sigma_dist="uniform")
+                      sigma_min=0.01, sigma_max=0.5, sigma_dist="uniform", precond=precond)
     return KBNetProvider.from_model(KBNetS(cfg), ProviderContext(dataset, options={"mode": mode}))
 
 
 @pytest.mark.parametrize("mode", NORMALISATION_MODES)
-@pytest.mark.parametrize("which", ["kbnet", "toy"])
+@pytest.mark.parametrize("which", ["kbnet", "kbnet-edm", "toy"])
 def test_every_mode_is_finite_for_every_t(tiny_dataset: ImageDataset, mode: str, which: str) -> None:
     schedule = linear_schedule()
-    provider = _tiny_kbnet(tiny_dataset, mode) if which == "kbnet" else _provider(Recorder, tiny_dataset, mode)
+    if which == "toy":
+        provider = _provider(Recorder, tiny_dataset, mode)
+    else:
+        provider = _tiny_kbnet(tiny_dataset, mode, precond="edm" if which == "kbnet-edm" else "none")
     t = torch.arange(1, schedule.T + 1)
     x_t = torch.randn((t.numel(), 1, 12, 12), generator=torch.Generator().manual_seed(4))
     with torch.inference_mode():

@@ -102,7 +102,7 @@ def render_markdown(tables: list[Table], warnings: list[str], base: Path, plots:
         if figs:
             out += ["### Samples and their nearest training digits", ""]
             for r in figs:
-                name = _md_text(f"{r['label']} {r['sampler']}{int(r['steps'])}")
+                name = _md_text(f"{r['label']}, {r['sampler']}, {int(r['steps'])} steps")
                 links = [f"![{name} samples]({_rel_url(Path(r['run_dir']) / 'grid.png', base)})"] if r["has_grid"] else []
                 if r["has_nearest"]:
                     links.append(f"![{name} nearest]({_rel_url(Path(r['run_dir']) / 'nearest.png', base)})")

@@ -49,9 +49,10 @@ class KBNetConfig:
     ``sigma_dist`` how it is drawn: ``uniform``, ``loguniform``, ``lognormal`` (log s normal with
     mean ``sigma_mean`` and std ``sigma_std``, clamped to the range, as in EDM) or ``schedule``
     (s = s_t of the training schedule at a uniform t: the noise levels a sampler visits); they do
-    not change the network. The default range, log-uniform on [0.002, 80], covers every
-    s_t = sqrt((1 - abar_t) / abar_t) / 2 of the linear schedule (0.005 at t = 1 to 79 at t = 1000),
-    so ``tweedie`` never leaves it.
+    not change the network. The default, ``schedule``, trains at exactly the noise levels the
+    sampler meets (s_t = sqrt((1 - abar_t) / abar_t) / 2: 0.005 at t = 1 to 79 at t = 1000 for
+    the linear schedule); the default clamp range [0.002, 80] contains them all, so ``tweedie``
+    never leaves it.
     ``precond`` wraps the network without adding parameters: ``none`` is the official KBNet_s
     (global residual, D(y) = y + f(y)); ``edm`` is Karras et al.'s preconditioning about mid-grey,
     D(y) = 0.5 + c_skip (y - 0.5) + c_out f(c_in (y - 0.5)), with the noise std that c_* need
@@ -73,12 +74,12 @@ class KBNetConfig:
     gc: int = 4
     sigma_min: float = 0.002
     sigma_max: float = 80.0
-    sigma_dist: str = "loguniform"
+    sigma_dist: str = "schedule"
     sigma_mean: float = -1.9
     sigma_std: float = 1.2
     loss: str = "l2"
     loss_weight: str = "x0"
-    precond: str = "none"
+    precond: str = "edm"
 
     def __post_init__(self) -> None:
         self.enc_blk_nums = tuple(int(n) for n in self.enc_blk_nums)
@@ -134,7 +135,7 @@ def official_gray_config() -> KBNetConfig:
     """
     return KBNetConfig(img_channel=1, width=64, middle_blk_num=12, enc_blk_nums=(2, 2, 4, 8),
                        dec_blk_nums=(2, 2, 2, 2), nset=32, sigma_min=0.0, sigma_max=50 / 255,
-                       sigma_dist="uniform")
+                       sigma_dist="uniform", precond="none")
 
 
 class LayerNorm2d(nn.Module):

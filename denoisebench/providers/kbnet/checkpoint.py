@@ -93,8 +93,8 @@ def _count_blocks(sd: Mapping[str, torch.Tensor], stage: str) -> list[int]:
 def infer_config(sd: Mapping[str, torch.Tensor], base: KBNetConfig | None = None) -> KBNetConfig:
     """Read a KBNet_s architecture off a state dict's keys and shapes.
 
-    Fields that cannot be read (the training noise range) come from ``base`` (default: the
-    official gray config). Where the file does not look like a KBNet_s at all, ``base`` itself is
+    Fields that cannot be read (the training noise range, the parameter-free ``precond``) come from
+    ``base`` (default: the official gray config). Where the file does not look like a KBNet_s at all, ``base`` itself is
     returned and the strict load then names the first bad key.
     """
     base = base or official_gray_config()
@@ -173,7 +173,8 @@ def config_from_metadata(metadata: Mapping[str, str]) -> KBNetConfig | None:
     """The ``KBNetConfig`` stored in a safetensors file's metadata (``model_config``), if any.
 
     Files written before the ``loss`` option existed were trained with L1; before ``loss_weight``
-    existed, ``l2`` meant the ``x0`` weighting.
+    existed, ``l2`` meant the ``x0`` weighting; before ``precond`` existed, networks had none (the
+    official form) and noise was drawn log-uniformly.
     """
     text = metadata.get("model_config")
     if not text:
@@ -183,6 +184,8 @@ def config_from_metadata(metadata: Mapping[str, str]) -> KBNetConfig | None:
         if isinstance(data, dict):
             data.setdefault("loss", "l1")
             data.setdefault("loss_weight", "x0" if data["loss"] == "l2" else "edm")
+            data.setdefault("precond", "none")
+            data.setdefault("sigma_dist", "loguniform")
         fields = {f.name for f in dataclasses.fields(KBNetConfig)}
         return KBNetConfig(**{k: v for k, v in data.items() if k in fields})
     except (ValueError, TypeError):
