@@ -15,9 +15,10 @@ levels a sampler visits, 0.005 to 79 for the linear schedule), no timestep input
 between D(y) and x: by default a noise-weighted squared error (``-m loss=l2``), whose minimiser is
 the posterior mean E[x | y] that Tweedie's formula turns into the optimal epsilon. By default the
 network is wrapped in a blind EDM preconditioning (``-m precond=edm``; ``none`` is the official
-form). Both defaults were chosen by measurement (``results/reference/kbnet-recipe/``). ``-m loss=l1``, the usual restoration loss,
-trains the posterior median instead: darker, thinner digits at high noise, and samples that are
-stroke fragments (the shipped ``kbnet-mnist-5k-l1`` weights, kept as the measured ablation).
+form). Both defaults were chosen by measurement (``results/reference/kbnet-recipe/``).
+``-m loss=l1``, the usual restoration loss, trains the posterior median instead: darker, thinner
+digits at high noise, and samples that are stroke fragments (the shipped ``kbnet-mnist-5k-l1``
+weights, kept as the measured ablation).
 """
 
 from __future__ import annotations
