@@ -18,16 +18,16 @@ out=${1:?usage: $0 OUTDIR VARIANT...}; shift
 DEVICE=${DEVICE:-cpu}; STEPS=${STEPS:-5500}; MINUTES=${MINUTES:-60}; N=${N:-1000}; BIG=${BIG:-1000}
 DB=${DB:-denoisebench}
 options() {  # every choice spelled out, so a variant does not move with the train defaults
-  local x="-m loss=l2 -m loss_weight=x0 -m sigma_min=0.002 -m sigma_max=80"
+  local x="-m loss=l2 -m sigma_min=0.002 -m sigma_max=80" x0="-m loss_weight=x0"
   case "$1" in
-    base)         echo "$x --batch-size 128 --lr 1e-3 -m sigma_dist=loguniform -m precond=none" ;;
-    sched)        echo "$x --batch-size 128 --lr 1e-3 -m sigma_dist=schedule -m precond=none" ;;
-    sched-lr2)    echo "$x --batch-size 128 --lr 2e-3 -m sigma_dist=schedule -m precond=none" ;;
-    sched-eps)    echo "$x --batch-size 128 --lr 1e-3 -m sigma_dist=schedule -m precond=none -m loss_weight=edm" ;;
-    pc-sched)     echo "$x --batch-size 128 --lr 1e-3 -m sigma_dist=schedule -m precond=edm" ;;
-    pc-sched-lr2) echo "$x --batch-size 128 --lr 2e-3 -m sigma_dist=schedule -m precond=edm" ;;
-    pc-edm)       echo "$x --batch-size 128 --lr 1e-3 -m sigma_dist=lognormal -m sigma_mean=-1.9 -m sigma_std=1.2 -m precond=edm -m loss_weight=edm" ;;
-    long-sched)   echo "$x --batch-size 512 --lr 2e-3 -m sigma_dist=schedule -m precond=none" ;;
+    base)         echo "$x $x0 --batch-size 128 --lr 1e-3 -m sigma_dist=loguniform -m precond=none" ;;
+    sched)        echo "$x $x0 --batch-size 128 --lr 1e-3 -m sigma_dist=schedule -m precond=none" ;;
+    sched-lr2)    echo "$x $x0 --batch-size 128 --lr 2e-3 -m sigma_dist=schedule -m precond=none" ;;
+    sched-eps)    echo "$x -m loss_weight=edm --batch-size 128 --lr 1e-3 -m sigma_dist=schedule -m precond=none" ;;
+    pc-sched)     echo "$x $x0 --batch-size 128 --lr 1e-3 -m sigma_dist=schedule -m precond=edm" ;;
+    pc-sched-lr2) echo "$x $x0 --batch-size 128 --lr 2e-3 -m sigma_dist=schedule -m precond=edm" ;;
+    pc-edm)       echo "$x -m loss_weight=edm --batch-size 128 --lr 1e-3 -m sigma_dist=lognormal -m sigma_mean=-1.9 -m sigma_std=1.2 -m precond=edm" ;;
+    long-sched)   echo "$x $x0 --batch-size 512 --lr 2e-3 -m sigma_dist=schedule -m precond=none" ;;
     *) echo "unknown variant '$1': see options() in $0" >&2; return 2 ;;
   esac
 }

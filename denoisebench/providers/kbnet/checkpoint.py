@@ -94,8 +94,8 @@ def infer_config(sd: Mapping[str, torch.Tensor], base: KBNetConfig | None = None
     """Read a KBNet_s architecture off a state dict's keys and shapes.
 
     Fields that cannot be read (the training noise range, the parameter-free ``precond``) come from
-    ``base`` (default: the official gray config). Where the file does not look like a KBNet_s at all, ``base`` itself is
-    returned and the strict load then names the first bad key.
+    ``base`` (default: the official gray config). Where the file does not look like a KBNet_s at
+    all, ``base`` itself is returned and the strict load then names the first bad key.
     """
     base = base or official_gray_config()
     try:
