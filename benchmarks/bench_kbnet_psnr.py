@@ -30,9 +30,9 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio
 
 from denoisebench.datasets.base import DatasetOptions
-from denoisebench.plugins import get_registry
+from denoisebench.plugins.manager import get_registry
 from denoisebench.providers.kbnet.provider import DEFAULT_CHECKPOINT, load_network
-from denoisebench.schedule import make_schedule
+from denoisebench.diffusion.schedule import make_schedule
 
 #: log-spaced grid over the linear schedule's s_t (0.005 .. 79) plus the official 15/25/50 / 255.
 DEFAULT_SIGMAS = sorted({*np.round(np.geomspace(0.005, 80, 17), 4).tolist(), 15 / 255, 25 / 255, 50 / 255})

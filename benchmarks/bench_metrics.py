@@ -43,7 +43,7 @@ def main() -> None:
 
     from denoisebench.datasets.base import DatasetOptions, ImageDataset
     from denoisebench.datasets.mnist5k import load_mnist5k
-    from denoisebench.features import load_feature_network
+    from denoisebench.metrics.features import load_feature_network
     from denoisebench.metrics import evaluate
     from denoisebench.metrics.classifier_view import classifier_view
     from denoisebench.metrics.frechet import fid_with_uncertainty
@@ -94,7 +94,7 @@ def degradations() -> None:
 
     from denoisebench.datasets.base import DatasetOptions
     from denoisebench.datasets.mnist5k import load_mnist5k
-    from denoisebench.features import load_feature_network
+    from denoisebench.metrics.features import load_feature_network
     from denoisebench.metrics.floor import floor_subset
     from denoisebench.metrics.frechet import fid_with_uncertainty
     from denoisebench.metrics.kid import kid_subsets

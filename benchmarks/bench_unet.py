@@ -4,7 +4,7 @@
         [--threads 2] [--steps 50] [--batch-size 256] [--json results/bench_unet.json]
 
 Sampling: DDIM, ``--steps`` steps, one batch of ``--batch-size`` images through the real sampling
-loop (:func:`denoisebench.generate.sample_batch`, inference mode), for each inference path:
+loop (:func:`denoisebench.diffusion.loop.sample_batch`, inference mode), for each inference path:
 ``eager`` (contiguous tensors, no compile), ``channels_last`` (the default path) and, with
 ``--compile``, ``channels_last+compile``. Each optimised path's final images are compared with
 the eager path's (max |difference| in [-1, 1] units). Also: FLOPs per image per step
@@ -25,13 +25,13 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from denoisebench.datasets.base import ImageDataset
-from denoisebench.generate import sample_batch
-from denoisebench.noise import SampleNoise
+from denoisebench.diffusion.loop import sample_batch
+from denoisebench.diffusion.noise import SampleNoise
 from denoisebench.providers.base import ProviderContext
 from denoisebench.providers.unet import UNet, UNetConfig, UNetProvider
 from denoisebench.providers.unet.provider import SHIPPED
-from denoisebench.samplers import DDIMSampler
-from denoisebench.schedule import make_schedule
+from denoisebench.diffusion.samplers import DDIMSampler
+from denoisebench.diffusion.schedule import make_schedule
 from denoisebench.training.api import load_model
 
 REFERENCE_LIKE = UNetConfig(channels=(32, 64, 64), patch=1, attention=False)

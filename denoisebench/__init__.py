@@ -10,14 +10,16 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0+unknown"
 
 from .datasets.base import DatasetOptions, DatasetSpec, ImageDataset  # noqa: E402
+from .diffusion.samplers.base import Sampler, StepOutput  # noqa: E402
 from .errors import DenoisebenchError, ProviderError  # noqa: E402
-from .hookspecs import hookimpl  # noqa: E402
+from .options import parse_bool  # noqa: E402
+from .plugins.hookspecs import hookimpl  # noqa: E402
 from .providers.base import EpsilonProvider, ProviderContext  # noqa: E402
 from .providers.restoration import RestorationProvider  # noqa: E402
-from .schedule import NoiseSchedule, make_schedule  # noqa: E402
+from .diffusion.schedule import NoiseSchedule, make_schedule  # noqa: E402
 
 __all__ = [
     "DatasetOptions", "DatasetSpec", "DenoisebenchError", "EpsilonProvider", "ImageDataset",
-    "NoiseSchedule", "ProviderContext", "ProviderError", "RestorationProvider", "__version__",
-    "hookimpl", "make_schedule",
+    "NoiseSchedule", "ProviderContext", "ProviderError", "RestorationProvider", "Sampler", "StepOutput",
+    "__version__", "hookimpl", "make_schedule", "parse_bool",
 ]

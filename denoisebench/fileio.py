@@ -1,10 +1,17 @@
-"""Small file helpers shared by records, reports, checkpoints and weights."""
+"""Small file helpers shared by records, reports, caches, checkpoints and weights.
+
+Every file the project writes goes through :func:`atomic_path`: it is written under a temporary
+name beside its target, flushed to disk and renamed over the target, so a reader sees the old
+file or the complete new one, never half of one.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -17,17 +24,35 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a sibling temp file, fsync, then rename it over ``path`` (mode 0644)."""
+@contextmanager
+def atomic_path(path: Path, mode: int = 0o644) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to write; on success fsync it and rename it over ``path``.
+
+    On any error (or Ctrl-C) the temporary file is removed and ``path`` is left as it was.
+    The suffix is kept (``.png``, ``.safetensors``) so writers that go by it still work.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
+    write_bytes_atomic(path, text.encode("utf-8"))

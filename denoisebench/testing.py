@@ -25,7 +25,7 @@ or, with the fixture (import it into the test module or a ``conftest.py``)::
 * ``batch-independent``: an image's output is the same alone and inside a larger batch of mixed t
   (``t`` holds one step per image);
 * ``run``: a short ``denoisebench run`` (DDIM, a few steps, a few samples, no metrics) through
-  :mod:`denoisebench.runner` writes a complete run directory.
+  :mod:`denoisebench.runs.runner` writes a complete run directory.
 
 By default the data are a tiny synthetic dataset the kit builds itself (:func:`synthetic_dataset`),
 so the checks take seconds for a cheap provider; pass ``dataset=`` for a real one.
@@ -45,10 +45,10 @@ import numpy as np
 import torch
 
 from .datasets.base import DatasetOptions, DatasetSpec, ImageDataset
-from .forward import q_sample
-from .hookspecs import hookimpl
+from .diffusion.forward import q_sample
+from .plugins.hookspecs import hookimpl
 from .providers.base import EpsilonProvider, ProviderContext
-from .schedule import NoiseSchedule, make_schedule
+from .diffusion.schedule import NoiseSchedule, make_schedule
 
 CHECKS = ("metadata", "build", "shape-dtype", "finite", "input-unchanged", "deterministic",
           "batch-independent", "run")
@@ -143,7 +143,7 @@ def check_provider(provider: str | type[EpsilonProvider], dataset: ImageDataset 
 
 def _resolve_class(provider: str | type[EpsilonProvider]) -> type[EpsilonProvider]:
     if isinstance(provider, str):
-        from .plugins import get_registry
+        from .plugins.manager import get_registry
 
         return get_registry().provider(provider)[0]
     if not (isinstance(provider, type) and issubclass(provider, EpsilonProvider)):
@@ -155,7 +155,7 @@ def _resolve_dataset(dataset: ImageDataset | str | None) -> ImageDataset:
     if dataset is None:
         return synthetic_dataset()
     if isinstance(dataset, str):
-        from .plugins import get_registry
+        from .plugins.manager import get_registry
 
         return get_registry().dataset(dataset).load(DatasetOptions())
     return dataset
@@ -310,7 +310,7 @@ def _check_batch_independent(provider: EpsilonProvider, x0: torch.Tensor, sched:
 def _registered(cls: type[EpsilonProvider], data: ImageDataset, dataset_arg: ImageDataset | str | None
                 ) -> Iterator[tuple[str, str]]:
     """Make the provider and the dataset runnable by name for the runner; undo afterwards."""
-    from .plugins import get_registry, register_plugin, unregister_plugin
+    from .plugins.manager import get_registry, register_plugin, unregister_plugin
 
     registry = get_registry()
     known = registry.providers.get(cls.name)
@@ -340,8 +340,8 @@ def _registered(cls: type[EpsilonProvider], data: ImageDataset, dataset_arg: Ima
 def _check_run(cls: type[EpsilonProvider], data: ImageDataset, dataset_arg: ImageDataset | str | None,
                context: ProviderContext, schedule: str, T: int, steps: int, samples: int, batch: int,  # noqa: N803
                device: str, tmp_dir: Path | None, report: ContractReport) -> None:
-    from .records import RUN_FILE, load_samples
-    from .runner import RunConfig, execute
+    from .runs.records import RUN_FILE, load_samples
+    from .runs.runner import RunConfig, execute
 
     with tempfile.TemporaryDirectory(prefix="denoisebench-testing-") as tmp:
         results = Path(tmp_dir) if tmp_dir is not None else Path(tmp)

@@ -15,7 +15,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 @pytest.fixture(autouse=True)
 def _fresh_registry() -> None:
-    from denoisebench import plugins
+    from denoisebench.plugins import manager as plugins
 
     plugins.reset()
     yield

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from denoisebench.cli import cli, main  # noqa: F401  (main registers the verbs)
-from denoisebench.records import load_samples
+from denoisebench.runs.records import load_samples
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +112,8 @@ def test_unwritable_results_dir(tmp_path: Path) -> None:
 
 
 def test_failed_run_leaves_no_half_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from denoisebench import records
-    from denoisebench.runner import RunConfig, execute
+    from denoisebench.runs import records
+    from denoisebench.runs.runner import RunConfig, execute
 
     def boom(*a, **k):
         raise KeyboardInterrupt

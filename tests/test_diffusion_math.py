@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from denoisebench.forward import eps_from_x0, posterior, q_sample, q_step, x0_from_eps
-from denoisebench.schedule import cosine_schedule, linear_schedule
+from denoisebench.diffusion.forward import eps_from_x0, posterior, q_sample, q_step, x0_from_eps
+from denoisebench.diffusion.schedule import cosine_schedule, linear_schedule
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import torch
 from denoisebench.datasets.base import ImageDataset
 from denoisebench.providers.base import ProviderContext
 from denoisebench.providers.empirical import EmpiricalProvider
-from denoisebench.schedule import linear_schedule
+from denoisebench.diffusion.schedule import linear_schedule
 
 
 def direct_x0(x_t: torch.Tensor, t: int, train: torch.Tensor, sched) -> torch.Tensor:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from denoisebench.datasets.base import ImageDataset
 from denoisebench.errors import DenoisebenchError
-from denoisebench.figures import forward_figure, save_run_figures
+from denoisebench.report.figures import forward_figure, save_run_figures
 
 
 def _is_png(path: Path) -> bool:

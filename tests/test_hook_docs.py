@@ -1,6 +1,6 @@
 """docs/hooks.md is checked against the hookspec docstrings: every hook documented, none stale.
 
-The reference section of docs/hooks.md is generated from ``denoisebench/hookspecs.py``; after
+The reference section of docs/hooks.md is generated from ``denoisebench/plugins/hookspecs.py``; after
 changing a hook, regenerate it with ``python tests/test_hook_docs.py``.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pluggy
 
-from denoisebench import hookspecs
+from denoisebench.plugins import hookspecs
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 BEGIN = "<!-- BEGIN GENERATED HOOK REFERENCE (python tests/test_hook_docs.py) -->"
@@ -75,7 +75,7 @@ def test_hooks_md_matches_the_hookspecs() -> None:
     text = DOC.read_text()
     assert BEGIN in text and END in text, f"{DOC} lost its generated-section markers"
     assert generated_section(text) == render(hookspecs), (
-        "docs/hooks.md is out of date with denoisebench/hookspecs.py: run 'python tests/test_hook_docs.py'")
+        "docs/hooks.md is out of date with denoisebench/plugins/hookspecs.py: run 'python tests/test_hook_docs.py'")
     for f in hook_functions(hookspecs):
         assert f"### `{f.__name__}`" in text
 
@@ -83,10 +83,10 @@ def test_hooks_md_matches_the_hookspecs() -> None:
 def test_the_checks_fail_for_an_undocumented_or_unlisted_hook() -> None:
     spec = pluggy.HookspecMarker("denoisebench")
     fake = types.ModuleType("fake_hookspecs")
-    exec("def register_samplers(register):\n    pass\n", fake.__dict__)  # noqa: S102
-    fake.register_samplers = spec(fake.register_samplers)
+    exec("def register_widgets(register):\n    pass\n", fake.__dict__)  # noqa: S102
+    fake.register_widgets = spec(fake.register_widgets)
     fake.register_providers = hookspecs.register_providers
-    assert undocumented(fake) == ["register_samplers"]
+    assert undocumented(fake) == ["register_widgets"]
     assert generated_section(DOC.read_text()) != render(fake)
 
 

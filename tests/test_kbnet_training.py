@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from denoisebench.errors import DenoisebenchError
 from denoisebench.providers.kbnet.arch import KBNetConfig, KBNetS
 from denoisebench.providers.kbnet.provider import SIGMA_DATA, KBNetProvider, sigma_from_unit
-from denoisebench.schedule import linear_schedule
+from denoisebench.diffusion.schedule import linear_schedule
 from denoisebench.training.api import is_trainable
 
 TINY = {"width": 4, "middle_blk_num": 1, "enc_blk_nums": (1,), "dec_blk_nums": (1,), "nset": 2}

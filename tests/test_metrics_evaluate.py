@@ -13,7 +13,7 @@ from scipy.ndimage import gaussian_filter
 
 from denoisebench.datasets.base import ImageDataset
 from denoisebench.errors import DenoisebenchError
-from denoisebench.features import default_weights_path, load_feature_network
+from denoisebench.metrics.features import default_weights_path, load_feature_network
 from denoisebench.metrics import evaluate
 from denoisebench.metrics.frechet import fid
 from denoisebench.metrics.kid import kid

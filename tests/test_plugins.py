@@ -21,9 +21,9 @@ import torch
 from click.testing import CliRunner
 
 import denoisebench
-from denoisebench import plugins
+from denoisebench.plugins import manager as plugins
 from denoisebench.cli import cli
-from denoisebench.cli import providers as _providers_verb  # noqa: F401  (registers the verb)
+from denoisebench.cli import listing as _providers_verb  # noqa: F401  (registers the verb)
 from denoisebench.cli import run as _run_verb  # noqa: F401
 from denoisebench.datasets.base import DatasetSpec
 from oracles import GaussianOracle

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from denoisebench import records
+from denoisebench.runs import records
 
 
 def test_npz_is_byte_identical_and_loads_with_numpy(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from denoisebench.providers.base import ProviderContext
 from denoisebench.providers.kbnet.arch import KBNetConfig, KBNetS
 from denoisebench.providers.kbnet.provider import KBNetProvider
 from denoisebench.providers.restoration import NORMALISATION_MODES, RestorationProvider
-from denoisebench.schedule import cosine_schedule, linear_schedule
+from denoisebench.diffusion.schedule import cosine_schedule, linear_schedule
 
 M, C = 0.3, 0.2
 

@@ -9,11 +9,11 @@ import torch
 
 from denoisebench.datasets.base import ImageDataset
 from denoisebench.errors import DenoisebenchError
-from denoisebench.noise import SampleNoise
-from denoisebench.generate import sample_batch
+from denoisebench.diffusion.noise import SampleNoise
+from denoisebench.diffusion.loop import sample_batch
 from denoisebench.providers.base import EpsilonProvider, ProviderContext
-from denoisebench.samplers import DDIMSampler, DDPMSampler, timestep_sequence
-from denoisebench.schedule import linear_schedule
+from denoisebench.diffusion.samplers import DDIMSampler, DDPMSampler, timestep_sequence
+from denoisebench.diffusion.schedule import linear_schedule
 
 SCHED = linear_schedule(1000)
 
@@ -69,7 +69,7 @@ def test_one_ancestral_step_with_true_eps_of_point_mass(variance: str, t: int) -
     x_t = torch.randn((1, 1, 4, 4), generator=g, dtype=torch.float64)
     z = torch.randn((1, 1, 4, 4), generator=g, dtype=torch.float64)
     eps = PointMass(target).predict_eps(x_t, torch.tensor([t]), SCHED)
-    out = sampler.step(x_t, eps, i, z)
+    out = sampler.update(x_t, eps, i, z)
     # seed eq. 2, written out by hand
     a, b, ab = SCHED.alphas[t].item(), SCHED.betas[t].item(), SCHED.alpha_bars[t].item()
     ab_p = SCHED.alpha_bars[t - 1].item()
@@ -105,7 +105,7 @@ def test_ddim_eta_one_on_full_sequence_equals_ancestral_with_posterior_variance(
     for i in range(0, 1000, 37):
         t = torch.full((2,), ddim.timesteps[i])
         eps = Affine().predict_eps(x, t, SCHED)
-        assert torch.allclose(ddim.step(x, eps, i, z), ddpm.step(x, eps, i, z), atol=1e-10)
+        assert torch.allclose(ddim.update(x, eps, i, z), ddpm.update(x, eps, i, z), atol=1e-10)
 
 
 def test_ddim_eta_zero_is_deterministic_and_ignores_noise() -> None:

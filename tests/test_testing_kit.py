@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from denoisebench import plugins
+from denoisebench.plugins import manager as plugins
 from oracles import GaussianOracle as _Oracle
 from denoisebench.testing import (CHECKS, ProviderContractError, check_provider, provider_check,  # noqa: F401
                                   synthetic_dataset)

@@ -13,10 +13,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from denoisebench import plugins
+from denoisebench.plugins import manager as plugins
 from denoisebench.datasets.base import DatasetSpec
 from denoisebench.errors import DenoisebenchError
-from denoisebench.hookspecs import hookimpl
+from denoisebench.plugins.hookspecs import hookimpl
 from denoisebench.training.checkpoint import state_path
 from denoisebench.training.config import TrainConfig
 from denoisebench.training.trainer import BatchOrder, resolve_config, train
@@ -51,7 +51,7 @@ def test_batch_order_visits_every_image_once_per_epoch() -> None:
 
 def _fixed_loss(tiny_dataset, weights: dict[str, torch.Tensor] | None) -> float:
     from denoisebench.providers.unet import UNetConfig, UNetProvider
-    from denoisebench.schedule import linear_schedule
+    from denoisebench.diffusion.schedule import linear_schedule
     from denoisebench.training.config import build_model_config
 
     torch.manual_seed(0)  # the trainer's initialisation for seed 0

@@ -68,7 +68,7 @@ def test_schedule_mismatch_is_refused(tiny_dataset, tmp_path: Path) -> None:
     save_weights(path, UNet(TINY), {"provider": "unet", "model_config": config_to_json(TINY),
                                     "schedule": json.dumps({"name": "linear", "T": 1000})})
     provider = UNetProvider.from_context(ProviderContext(dataset=tiny_dataset, checkpoint=path))
-    from denoisebench.schedule import make_schedule
+    from denoisebench.diffusion.schedule import make_schedule
 
     with pytest.raises(DenoisebenchError, match="--schedule linear"):
         provider.predict_eps(torch.randn(1, 1, 28, 28), torch.tensor([5]), make_schedule("cosine"))

@@ -9,7 +9,7 @@ from denoisebench.errors import DenoisebenchError
 from denoisebench.providers.base import ProviderContext
 from denoisebench.providers.unet import UNet, UNetConfig, UNetProvider
 from denoisebench.providers.unet.provider import _snr_weight
-from denoisebench.schedule import linear_schedule
+from denoisebench.diffusion.schedule import linear_schedule
 
 TINY = dict(channels=(8, 16), heads=2, groups=4)
 

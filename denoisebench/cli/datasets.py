@@ -13,7 +13,7 @@ from . import cli
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def datasets_command(as_json: bool) -> None:
     """List the datasets that providers and metrics can use."""
-    from ..plugins import get_registry
+    from ..plugins.manager import get_registry
 
     rows = [{"id": spec.id, "description": spec.description, "plugin": info.plugin}
             for spec, info in (v for _, v in sorted(get_registry().datasets.items()))]

@@ -30,8 +30,8 @@ def train_command(dataset: str, data_dir: Path | None, seed: int, epochs: int, b
     """Train the classifier on the train split and write weights + manifest."""
     from ..datasets.base import DatasetOptions
     from ..errors import DenoisebenchError
-    from ..features.train import TrainConfig, accuracy, save_classifier, train_classifier
-    from ..plugins import get_registry
+    from ..metrics.features.train import TrainConfig, accuracy, save_classifier, train_classifier
+    from ..plugins.manager import get_registry
 
     if output.suffix != ".safetensors":
         raise DenoisebenchError(f"--output {output} must end in .safetensors")
@@ -52,7 +52,7 @@ def train_command(dataset: str, data_dir: Path | None, seed: int, epochs: int, b
               help="Weights file (default: the one shipped with the package).")
 def info_command(weights: Path | None) -> None:
     """Verify the feature network's sha256 and print its manifest."""
-    from ..features import load_feature_network
+    from ..metrics.features import load_feature_network
 
     net = load_feature_network(weights)
     click.echo(json.dumps(net.manifest, indent=2))

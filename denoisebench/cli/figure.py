@@ -38,8 +38,8 @@ def forward_command(dataset: str, data_dir: Path | None, count: int, timesteps: 
                     T: int, seed: int, output: Path) -> None:  # noqa: N803
     """Draw the forward noising of a few digits over t."""
     from ..datasets.base import DatasetOptions
-    from ..figures import forward_figure
-    from ..plugins import get_registry
+    from ..report.figures import forward_figure
+    from ..plugins.manager import get_registry
 
     data = get_registry().dataset(dataset).load(DatasetOptions(data_dir=data_dir))
     click.echo(str(forward_figure(output, data, count=count, timesteps=timesteps, schedule=schedule, T=T,

@@ -16,13 +16,17 @@ from .options import parse_key_values
 @click.option("--dataset", default="mnist-5k", show_default=True, help="Dataset id.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder with the dataset's files (for 'mnist': the four IDX files).")
-@click.option("--sampler", type=click.Choice(["ddpm", "ddim"]), default="ddim", show_default=True)
+@click.option("--sampler", default="ddim", show_default=True,
+              help="Sampler name (see 'denoisebench samplers').")
 @click.option("--steps", type=click.IntRange(min=1), default=50, show_default=True,
-              help="Sampling steps: timesteps round(linspace(T, 1, steps)).")
-@click.option("--variance", type=click.Choice(["large", "small"]), default="large", show_default=True,
-              help="DDPM sigma^2: 'large' = beta_t (the seed's), 'small' = beta~_t.")
-@click.option("--eta", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="DDIM eta.")
-@click.option("--clip-x0/--no-clip-x0", default=False, show_default=True, help="Clamp x0_hat to [-1, 1].")
+              help="Sampling steps (network evaluations: see the sampler's NFE in 'denoisebench samplers').")
+@click.option("--sampler-option", "-s", "sampler_options", multiple=True, metavar="KEY=VALUE",
+              help="Sampler option, repeatable (e.g. -s eta=0.5, -s spacing=karras).")
+@click.option("--variance", type=click.Choice(["large", "small"]), default=None,
+              help="Shorthand for -s variance=... (ddpm: 'large' = beta_t, the seed's; 'small' = beta~_t).")
+@click.option("--eta", type=click.FloatRange(0.0, 1.0), default=None, help="Shorthand for -s eta=... (ddim).")
+@click.option("--clip-x0/--no-clip-x0", default=False, show_default=True,
+              help="Shorthand for -s clip_x0=1: clamp x0_hat to [-1, 1].")
 @click.option("--schedule", type=click.Choice(["linear", "cosine"]), default="linear", show_default=True)
 @click.option("--num-samples", "-n", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
@@ -35,20 +39,21 @@ from .options import parse_key_values
 @click.option("--metrics/--no-metrics", default=True, show_default=True, help="Evaluate the samples.")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str, steps: int,
-                variance: str, eta: float, clip_x0: bool, schedule: str, num_samples: int,
+                sampler_options: tuple[str, ...], variance: str | None, eta: float | None, clip_x0: bool, schedule: str, num_samples: int,
                 batch_size: int, seed: int, device: str, checkpoint: Path | None,
                 options: tuple[str, ...], metrics: bool, results_dir: Path) -> None:
     """Generate samples with PROVIDER inside a DDPM loop and write a run record."""
-    from ..runner import RunConfig, execute, prepare
+    from ..runs.runner import RunConfig, execute, prepare
 
     config = RunConfig(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
                        num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
                        results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
+                       sampler_options=parse_key_values(sampler_options, "--sampler-option"),
                        clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options),
                        data_dir=data_dir, metrics=metrics)
     prepared = prepare(config)
     total = num_samples * steps
-    with click.progressbar(length=total, label=f"{provider} {sampler}{steps}", file=sys.stderr,
+    with click.progressbar(length=total, label=f"{prepared.provider.label()} {prepared.sampler.label()} {steps}", file=sys.stderr,
                            show_eta=True, show_percent=True, item_show_func=None) as bar:
         run_dir = execute(prepared, on_step=bar.update,
                           log=lambda msg: click.echo(f"\n{msg}", err=True))

@@ -60,7 +60,7 @@ def cached_array(kind: str, key: dict[str, Any], compute: Callable[[], np.ndarra
 
 def cached_json(kind: str, key: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``compute()`` once per ``(kind, key)``; later calls read the cached copy."""
-    from ..records import write_json_atomic
+    from ..runs.records import write_json_atomic
 
     blob = json.dumps({"kind": kind, **key}, sort_keys=True)
     path = _path(kind, blob, ".json")

@@ -69,7 +69,7 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
     ``seed`` drives the bootstrap and the KID subsets. The floor and the held-out baseline are
     read from the cache when present. Times of each part are in ``timing_s``.
     """
-    from ..features import check_images, load_feature_network
+    from .features import check_images, load_feature_network
 
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 3 or len(images) < 1:
         raise DenoisebenchError("evaluate needs a non-empty uint8 N x H x W array of images")

@@ -11,7 +11,7 @@ import torch
 
 if TYPE_CHECKING:
     from ..datasets.base import ImageDataset
-    from ..schedule import NoiseSchedule
+    from ..diffusion.schedule import NoiseSchedule
 
 
 @dataclass
@@ -65,6 +65,10 @@ class EpsilonProvider(ABC):
     @abstractmethod
     def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
         """Predict the noise in ``x_t`` (B x C x H x W) at integer steps ``t`` (B,), 1 <= t <= T."""
+
+    def label(self) -> str:
+        """How reports and run ids name this provider's runs (default: its name)."""
+        return self.name
 
     def info(self) -> dict[str, object]:
         """Facts about this provider instance recorded in run.json (checkpoint hash, mode, ...)."""

@@ -15,8 +15,8 @@ from typing import ClassVar
 
 import torch
 
-from ..forward import eps_from_x0
-from ..schedule import NoiseSchedule
+from ..diffusion.forward import eps_from_x0
+from ..diffusion.schedule import NoiseSchedule
 from .base import EpsilonProvider, ProviderContext
 
 

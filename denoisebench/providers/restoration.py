@@ -27,7 +27,7 @@ from typing import ClassVar
 import torch
 
 from ..errors import DenoisebenchError
-from ..schedule import NoiseSchedule
+from ..diffusion.schedule import NoiseSchedule
 from .base import EpsilonProvider, ProviderContext
 
 NORMALISATION_MODES = ("tweedie", "scaled", "seed")
@@ -86,6 +86,10 @@ class RestorationProvider(EpsilonProvider):
         y = 0.5 + mu * (u - 0.5)
         clean = self._call(y, torch.clamp(s * mu, min=s_min).view(-1))
         return torch.clamp((clean - 0.5) / mu + 0.5, 0.0, 1.0)
+
+    def label(self) -> str:
+        """'kbnet (tweedie)': the normalisation mode is part of what is benchmarked."""
+        return f"{self.name} ({self.mode})"
 
     def info(self) -> dict[str, object]:
         return {"mode": self.mode, "blind": self.blind, "noise_range": list(self.noise_range)}

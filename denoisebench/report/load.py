@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..records import RUN_FILE, STAGING_PREFIX
+from ..runs.records import RUN_FILE, STAGING_PREFIX
 
 
 def _get(obj: Any, *path: str) -> Any:

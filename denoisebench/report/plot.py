@@ -17,7 +17,7 @@ def has_step_series(table: Table) -> bool:
 
 def steps_plot(table: Table, path: Path) -> Path:
     """FID-proxy and KID-proxy (± std) against steps, a line per (provider, sampler, N); floors in grey."""
-    from ..figures import _pyplot, _save_atomic
+    from .figures import _pyplot, _save_atomic
 
     plt = _pyplot()
     runs = table.runs()

@@ -84,7 +84,7 @@ from torch import nn
 
 if TYPE_CHECKING:
     from ..providers.base import EpsilonProvider, ProviderContext
-    from ..schedule import NoiseSchedule
+    from ..diffusion.schedule import NoiseSchedule
 
 
 class TrainableProvider:

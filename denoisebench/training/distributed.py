@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ..environment import parse_device
+from ..runs.environment import parse_device
 
 
 @dataclass(frozen=True)

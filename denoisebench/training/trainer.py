@@ -86,7 +86,7 @@ def resolve_config(given: dict[str, Any], resume: bool) -> TrainConfig:
     With ``resume`` the interrupted run's stored config is authoritative; only options in
     :data:`RESUMABLE` may change, any other explicit option must equal the stored value.
     """
-    from ..plugins import get_registry
+    from ..plugins.manager import get_registry
 
     provider_cls, _ = get_registry().provider(given["provider"])
     if not is_trainable(provider_cls):
@@ -143,7 +143,7 @@ class _StopFlag:
 
 def _metadata(config: TrainConfig, model_config: Any, dataset: Any, step: int, elapsed: float) -> dict[str, str]:
     from .. import __version__
-    from ..environment import git_commit
+    from ..runs.environment import git_commit
 
     return {
         "provider": config.provider,
@@ -180,10 +180,10 @@ def quality_summary(metrics: dict[str, Any]) -> dict[str, float]:
 def evaluate_model(provider_cls: type, model: torch.nn.Module, dataset: Any, config: TrainConfig,
                    device: torch.device) -> dict[str, Any]:
     """Sample a fixed set (seeded) with DDIM and score it with :func:`denoisebench.metrics.evaluate`."""
-    from ..generate import generate
+    from ..diffusion.loop import generate
     from ..providers.base import ProviderContext
-    from ..samplers import DDIMSampler
-    from ..schedule import make_schedule
+    from ..diffusion.samplers import DDIMSampler
+    from ..diffusion.schedule import make_schedule
 
     schedule = make_schedule(config.schedule, config.T)
     context = ProviderContext(dataset=dataset, device=device, seed=config.seed)
@@ -206,8 +206,8 @@ def train(config: TrainConfig, *, resume: bool = False, log: Logger = _stderr,
     from timm.utils import ModelEmaV3
 
     from ..datasets.base import DatasetOptions
-    from ..plugins import get_registry
-    from ..schedule import make_schedule
+    from ..plugins.manager import get_registry
+    from ..diffusion.schedule import make_schedule
 
     started = time.perf_counter()
     config.validate()

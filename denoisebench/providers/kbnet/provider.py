@@ -34,7 +34,7 @@ from torch import nn
 
 from ...errors import DenoisebenchError
 from ...fileio import sha256_file
-from ...schedule import NoiseSchedule
+from ...diffusion.schedule import NoiseSchedule
 from ...training.api import TrainableProvider
 from ..base import EpsilonProvider, ProviderContext
 from ..restoration import RestorationProvider

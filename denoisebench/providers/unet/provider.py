@@ -17,7 +17,7 @@ from torch import nn
 
 from ...errors import DenoisebenchError
 from ...fileio import sha256_file
-from ...schedule import NoiseSchedule
+from ...diffusion.schedule import NoiseSchedule
 from ...training.api import TrainableProvider, load_model
 from ..base import EpsilonProvider, ProviderContext
 from .model import UNet, UNetConfig

@@ -15,9 +15,10 @@ from click.testing import CliRunner
 from skimage.metrics import peak_signal_noise_ratio
 from skimage.restoration import cycle_spin, denoise_nl_means, denoise_tv_chambolle, denoise_wavelet
 
-from denoisebench import DenoisebenchError, ProviderContext, plugins
+from denoisebench import DenoisebenchError, ProviderContext
+from denoisebench.plugins import manager as plugins
 from denoisebench.cli import cli
-from denoisebench.cli import providers as _providers_verb  # noqa: F401  (registers the verb)
+from denoisebench.cli import listing as _providers_verb  # noqa: F401  (registers the verb)
 from denoisebench.testing import check_provider, synthetic_dataset
 from denoisebench_skimage.providers import _SERIAL as SERIAL
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -13,13 +14,13 @@ import numpy as np
 import torch
 
 from . import records
-from .datasets.base import DatasetOptions, ImageDataset
+from ..datasets.base import DatasetOptions, ImageDataset
 from .environment import describe_environment, parse_device
-from .errors import DenoisebenchError
-from .plugins import get_registry
-from .providers.base import EpsilonProvider, ProviderContext
-from .samplers import Sampler, make_sampler, timestep_sequence
-from .schedule import make_schedule
+from ..errors import DenoisebenchError
+from ..plugins.manager import get_registry
+from ..providers.base import EpsilonProvider, ProviderContext
+from ..diffusion.samplers import Sampler
+from ..diffusion.schedule import make_schedule
 
 
 @dataclass
@@ -37,9 +38,10 @@ class RunConfig:
     results_dir: Path = Path("results")
     schedule: str = "linear"
     T: int = 1000  # noqa: N815
-    variance: str = "large"
-    eta: float = 0.0
-    clip_x0: bool = False
+    sampler_options: dict[str, str] = field(default_factory=dict)
+    variance: str | None = None  # shorthand for sampler_options["variance"]
+    eta: float | None = None  # shorthand for sampler_options["eta"]
+    clip_x0: bool = False  # shorthand for sampler_options["clip_x0"]
     checkpoint: Path | None = None
     options: dict[str, str] = field(default_factory=dict)
     data_dir: Path | None = None
@@ -56,6 +58,21 @@ class PreparedRun:
     provider: EpsilonProvider
     provider_meta: dict[str, object]
     sampler: Sampler
+    sampler_meta: dict[str, object] = field(default_factory=dict)
+    nfe: int | None = None  # network evaluations per sample, as measured by the loop
+
+
+def sampler_options(config: RunConfig) -> dict[str, str]:
+    """The sampler's options: ``-s KEY=VALUE`` plus the ``--variance``/``--eta``/``--clip-x0`` shorthands."""
+    options = dict(config.sampler_options)
+    for key, value in (("variance", config.variance), ("eta", config.eta)):
+        if value is not None:
+            if key in options and options[key] != str(value):
+                raise DenoisebenchError(f"--{key} {value} contradicts -s {key}={options[key]}: give one of them")
+            options[key] = str(value)
+    if config.clip_x0:
+        options["clip_x0"] = "1"
+    return options
 
 
 def validate(config: RunConfig) -> None:
@@ -66,7 +83,8 @@ def validate(config: RunConfig) -> None:
         raise DenoisebenchError(f"--batch-size must be at least 1, got {config.batch_size}")
     if config.T < 2:
         raise DenoisebenchError(f"T must be at least 2, got {config.T}")
-    timestep_sequence(config.T, config.steps)
+    if not 1 <= config.steps <= config.T:
+        raise DenoisebenchError(f"--steps must be between 1 and T = {config.T}, got {config.steps}")
     if config.checkpoint is not None and not config.checkpoint.is_file():
         raise DenoisebenchError(f"checkpoint {config.checkpoint} does not exist: pass an existing file")
 
@@ -76,11 +94,11 @@ def prepare(config: RunConfig) -> PreparedRun:
     validate(config)
     registry = get_registry()
     provider_cls, info = registry.provider(config.provider)
+    sampler_cls, sampler_info = registry.sampler(config.sampler)
     dataset_spec = registry.dataset(config.dataset)
     device = parse_device(config.device)
     schedule = make_schedule(config.schedule, config.T)
-    sampler = make_sampler(config.sampler, schedule, config.steps, variance=config.variance,
-                           eta=config.eta, clip_x0=config.clip_x0)
+    sampler = sampler_cls(schedule, config.steps, sampler_options(config))
     dataset = dataset_spec.load(DatasetOptions(data_dir=config.data_dir))
     context = ProviderContext(dataset=dataset, device=device, checkpoint=config.checkpoint,
                               options=dict(config.options), seed=config.seed)
@@ -88,22 +106,29 @@ def prepare(config: RunConfig) -> PreparedRun:
     records.prepare_results_dir(config.results_dir)
     meta = {"name": provider_cls.name, "description": provider_cls.description,
             "plugin": info.plugin, "distribution": info.distribution, "version": info.version,
-            "options": dict(config.options),
+            "options": dict(config.options), "label": provider.label(),
             "checkpoint": str(config.checkpoint) if config.checkpoint else None}
-    return PreparedRun(config, device, dataset, provider, meta, sampler)
+    sampler_meta = {"plugin": sampler_info.plugin, "distribution": sampler_info.distribution,
+                    "version": sampler_info.version}
+    return PreparedRun(config, device, dataset, provider, meta, sampler, sampler_meta)
 
 
-def run_id_for(config: RunConfig, now: dt.datetime) -> str:
-    mode = config.options.get("mode")
-    name = config.provider + (f"-{mode}" if mode else "")
-    sampler = config.sampler + (f"-{config.variance}" if config.sampler == "ddpm" else "")
-    return f"{now:%Y%m%d-%H%M%S}-{name}-{sampler}{config.steps}-n{config.num_samples}-seed{config.seed}"
+def slug(text: str) -> str:
+    """A file-name-safe form of a label: 'kbnet (tweedie)' -> 'kbnet-tweedie'."""
+    return "-".join(re.findall(r"[A-Za-z0-9.]+", text)) or "run"
+
+
+def run_id_for(prepared: PreparedRun, now: dt.datetime) -> str:
+    """``<time>-<provider label>-<sampler label><steps>-n<N>-seed<seed>``."""
+    cfg = prepared.config
+    return (f"{now:%Y%m%d-%H%M%S}-{slug(prepared.provider.label())}-{slug(prepared.sampler.label())}"
+            f"{cfg.steps}-n{cfg.num_samples}-seed{cfg.seed}")
 
 
 def compute_metrics(images: np.ndarray, dataset: ImageDataset, seed: int,
                     progress: Callable[[str], None] | None = None) -> dict[str, object]:
     """The metrics object of run.json (filled by :mod:`denoisebench.metrics`)."""
-    from .metrics import evaluate
+    from ..metrics import evaluate
 
     return evaluate(images, dataset, seed=seed, progress=progress)
 
@@ -122,11 +147,11 @@ def execute(config: RunConfig | PreparedRun, on_step: Callable[[int], None] | No
     metrics: dict[str, object] = {}
     if config.metrics:
         metrics = compute_metrics(images, prepared.dataset, config.seed, progress=log)
-    with records.staged_run_dir(config.results_dir, run_id_for(config, now)) as (staging, final):
+    with records.staged_run_dir(config.results_dir, run_id_for(prepared, now)) as (staging, final):
         records.save_npz_deterministic(staging / records.SAMPLES_FILE, images=images)
         records.save_grid(staging / records.GRID_FILE, images)
         if config.metrics:
-            from .figures import save_run_figures
+            from ..report.figures import save_run_figures
 
             save_run_figures(staging, images, prepared.dataset)
         record = build_record(prepared, now, sampling_s, time.perf_counter() - started, metrics)
@@ -135,23 +160,27 @@ def execute(config: RunConfig | PreparedRun, on_step: Callable[[int], None] | No
 
 
 def generate_images(prepared: PreparedRun, on_step: Callable[[int], None] | None = None) -> np.ndarray:
-    from .generate import generate
+    from ..diffusion.loop import generate
 
     cfg = prepared.config
-    return generate(prepared.provider, prepared.sampler, cfg.num_samples, cfg.seed, cfg.batch_size,
-                    prepared.dataset.image_shape, prepared.device, on_step)
+    counter: list[int] = []
+    images = generate(prepared.provider, prepared.sampler, cfg.num_samples, cfg.seed, cfg.batch_size,
+                      prepared.dataset.image_shape, prepared.device, on_step, counter=counter)
+    prepared.nfe = counter[0] if counter else None
+    return images
 
 
 def build_record(prepared: PreparedRun, now: dt.datetime, sampling_s: float, wall_s: float,
                  metrics: dict[str, object]) -> dict[str, object]:
     cfg = prepared.config
     n, steps = cfg.num_samples, cfg.steps
+    nfe = prepared.nfe if prepared.nfe is not None else prepared.sampler.nfe
     return {
         "schema_version": records.SCHEMA_VERSION,
         "created": now.isoformat(timespec="seconds"),
         "command": sys.argv[:],
         "provider": {**prepared.provider_meta, "info": prepared.provider.info()},
-        "sampler": prepared.sampler.describe(),
+        "sampler": {**prepared.sampler.describe(), **prepared.sampler_meta, "nfe": nfe},
         "dataset": prepared.dataset.describe(),
         "seed": cfg.seed,
         "num_samples": n,
@@ -162,7 +191,9 @@ def build_record(prepared: PreparedRun, now: dt.datetime, sampling_s: float, wal
             "wall_s": round(wall_s, 3),
             "sampling_s": round(sampling_s, 3),
             "images_per_s": round(n / sampling_s, 3) if sampling_s > 0 else None,
+            "ms_per_image": round(1000 * sampling_s / n, 4) if sampling_s > 0 else None,
             "ms_per_image_step": round(1000 * sampling_s / (n * steps), 4) if sampling_s > 0 else None,
+            "ms_per_image_nfe": round(1000 * sampling_s / (n * nfe), 4) if sampling_s > 0 and nfe else None,
         },
         "metrics": metrics,
     }

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DenoisebenchError
+from ...errors import DenoisebenchError
 from .model import DigitClassifier, to_input
-from ..fileio import sha256_file
+from ...fileio import sha256_file
 from .train import manifest_path
 
 DEFAULT_NAME = "classifier-mnist-5k"

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from ..datasets.base import ImageDataset
-from ..errors import DenoisebenchError
+from ...datasets.base import ImageDataset
+from ...errors import DenoisebenchError
 from .model import FEATURE_DIM, DigitClassifier, to_input
-from ..fileio import sha256_file
+from ...fileio import sha256_file
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ def save_classifier(model: DigitClassifier, output: Path, dataset: ImageDataset,
     """Write the safetensors weights and the JSON manifest beside them; returns the manifest."""
     from safetensors.torch import save_file
 
-    from .. import __version__
-    from ..records import write_json_atomic
+    from ... import __version__
+    from ...runs.records import write_json_atomic
 
     output.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}

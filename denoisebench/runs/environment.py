@@ -37,7 +37,7 @@ def git_commit() -> str | None:
 
 
 def describe_environment(device: torch.device) -> dict[str, object]:
-    from . import __version__
+    from .. import __version__
 
     return {
         "denoisebench": __version__,
@@ -55,7 +55,7 @@ def describe_environment(device: torch.device) -> dict[str, object]:
 
 def parse_device(name: str) -> torch.device:
     """A torch device that exists here, or a one-line error."""
-    from .errors import DenoisebenchError
+    from ..errors import DenoisebenchError
 
     try:
         device = torch.device(name)

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DenoisebenchError
-from .fileio import write_text_atomic
+from ..errors import DenoisebenchError
+from ..fileio import write_text_atomic
 
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"

@@ -11,17 +11,19 @@ import importlib.metadata
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pluggy
 
 from . import hookspecs
-from .datasets.base import DatasetSpec
-from .errors import DenoisebenchError, ProviderError
-from .providers.base import EpsilonProvider
+from ..datasets.base import DatasetSpec
+from ..diffusion.samplers.base import Sampler
+from ..errors import DenoisebenchError, ProviderError
+from ..providers.base import EpsilonProvider
 
 ENTRY_POINT_GROUP = "denoisebench"
 LOAD_ENV = "DENOISEBENCH_LOAD_PLUGINS"
-BUILTIN_PLUGINS = ("denoisebench.builtin",)
+BUILTIN_PLUGINS = {"denoisebench.builtin": "denoisebench.plugins.builtin"}
 
 
 @dataclass(frozen=True)
@@ -38,16 +40,26 @@ class Registry:
     """Everything the plugins registered, plus the failures."""
 
     providers: dict[str, tuple[type[EpsilonProvider], PluginInfo]] = field(default_factory=dict)
+    samplers: dict[str, tuple[type[Sampler], PluginInfo]] = field(default_factory=dict)
+    metrics: dict[str, tuple[type, PluginInfo]] = field(default_factory=dict)
     datasets: dict[str, tuple[DatasetSpec, PluginInfo]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
+    def _lookup(self, table: dict[str, tuple[Any, PluginInfo]], kind: str, name: str) -> tuple[Any, PluginInfo]:
+        if name not in table:
+            known = ", ".join(sorted(table)) or "none"
+            hint = (f" ({len(self.errors)} plugin error(s): see 'denoisebench {kind}s')" if self.errors else "")
+            raise DenoisebenchError(f"unknown {kind} {name!r}: available {kind}s are {known}{hint}")
+        return table[name]
+
     def provider(self, name: str) -> tuple[type[EpsilonProvider], PluginInfo]:
-        if name not in self.providers:
-            known = ", ".join(sorted(self.providers)) or "none"
-            hint = (f" ({len(self.errors)} plugin error(s): see 'denoisebench providers')"
-                    if self.errors else "")
-            raise DenoisebenchError(f"unknown provider {name!r}: available providers are {known}{hint}")
-        return self.providers[name]
+        return self._lookup(self.providers, "provider", name)
+
+    def sampler(self, name: str) -> tuple[type[Sampler], PluginInfo]:
+        return self._lookup(self.samplers, "sampler", name)
+
+    def metric(self, name: str) -> tuple[type, PluginInfo]:
+        return self._lookup(self.metrics, "metric", name)
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
@@ -57,9 +69,16 @@ class Registry:
 
 
 def _builtin_info(module: str) -> PluginInfo:
-    from . import __version__
+    from .. import __version__
 
     return PluginInfo(module, "denoisebench", __version__)
+
+
+def unknown_hooks(pm: pluggy.PluginManager, plugin: object, name: str) -> list[str]:
+    """One error per hook implementation of ``plugin`` that matches no hook (a misspelt name)."""
+    known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("register_")))
+    return [f"plugin {name!r} implements unknown hook {caller.name!r}: the hooks are {known}"
+            for caller in (pm.get_hookcallers(plugin) or []) if caller.spec is None]
 
 
 def make_plugin_manager(load_entry_points: bool = True) -> tuple[pluggy.PluginManager, list[str], dict[str, PluginInfo]]:
@@ -73,14 +92,16 @@ def make_plugin_manager(load_entry_points: bool = True) -> tuple[pluggy.PluginMa
     pm.add_hookspecs(hookspecs)
     errors: list[str] = []
     infos: dict[str, PluginInfo] = {}
-    for module in BUILTIN_PLUGINS:
-        pm.register(importlib.import_module(module), name=module)
-        infos[module] = _builtin_info(module)
+    for name, module in BUILTIN_PLUGINS.items():
+        pm.register(importlib.import_module(module), name=name)
+        infos[name] = _builtin_info(name)
     if not load_entry_points:
         return pm, errors, infos
     allowed = os.environ.get(LOAD_ENV)
     allow = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
-    entry_points = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    # sorted by name, then distribution: the first of two plugins registering one name wins, always the same one
+    entry_points = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
+                          key=lambda ep: (ep.name, ep.dist.name if ep.dist else ""))
     for ep in entry_points:
         if allow is not None and ep.name not in allow:
             continue
@@ -92,6 +113,7 @@ def make_plugin_manager(load_entry_points: bool = True) -> tuple[pluggy.PluginMa
         except Exception as exc:  # a broken plugin must not break the tool
             errors.append(f"plugin {ep.name!r} ({dist}) failed to load: {type(exc).__name__}: {exc}")
             continue
+        errors.extend(unknown_hooks(pm, plugin, ep.name))
         infos[ep.name] = PluginInfo(ep.name, dist, version)
     for name in sorted((allow or set()) - {ep.name for ep in entry_points}):
         errors.append(f"{LOAD_ENV} names plugin {name!r}, which is not installed")
@@ -118,16 +140,30 @@ def collect(pm: pluggy.PluginManager, errors: list[str], infos: dict[str, Plugin
                 registry.errors.append(
                     f"plugin {impl.plugin_name!r} failed in {hook_name}: {type(exc).__name__}: {exc}")
 
-    def add_provider(cls: object, info: PluginInfo) -> None:
-        if not (isinstance(cls, type) and issubclass(cls, EpsilonProvider)):
-            raise ProviderError(f"{cls!r} is not an EpsilonProvider subclass")
-        name = getattr(cls, "name", None)
-        if not isinstance(name, str) or not name:
-            raise ProviderError(f"{cls.__name__} has no name")
-        if name in registry.providers:
-            other = registry.providers[name][1].plugin
-            raise ProviderError(f"provider name {name!r} is already registered by plugin {other!r}")
-        registry.providers[name] = (cls, info)
+    def add_class(table: dict[str, tuple[Any, PluginInfo]], kind: str, base: type, error: type[Exception]
+                  ) -> Callable[[object, PluginInfo], None]:
+        def add(cls: object, info: PluginInfo) -> None:
+            if not (isinstance(cls, type) and issubclass(cls, base)):
+                article = "an" if base.__name__[0] in "AEIOU" else "a"
+                raise error(f"{cls!r} is not {article} {base.__name__} subclass")
+            name = getattr(cls, "name", None)
+            if not isinstance(name, str) or not name:
+                raise error(f"{kind} class {cls.__name__} has no name: set the class attribute name")
+            description = getattr(cls, "description", None)
+            if not isinstance(description, str) or not description.strip():
+                raise error(f"{kind} {name!r} ({cls.__name__}) has no description: set a one-line "
+                            "class attribute description")
+            if name in table:
+                other = table[name][1].plugin
+                raise error(f"{kind} name {name!r} is already registered by plugin {other!r}")
+            table[name] = (cls, info)
+        return add
+
+    from ..metrics.base import Metric
+
+    add_provider = add_class(registry.providers, "provider", EpsilonProvider, ProviderError)
+    add_sampler = add_class(registry.samplers, "sampler", Sampler, DenoisebenchError)
+    add_metric = add_class(registry.metrics, "metric", Metric, DenoisebenchError)
 
     def add_dataset(spec: object, info: PluginInfo) -> None:
         if not isinstance(spec, DatasetSpec):
@@ -137,7 +173,9 @@ def collect(pm: pluggy.PluginManager, errors: list[str], infos: dict[str, Plugin
             raise DenoisebenchError(f"dataset id {spec.id!r} is already registered by plugin {other!r}")
         registry.datasets[spec.id] = (spec, info)
 
-    call_each("register_providers", add_provider)  # type: ignore[arg-type]
+    call_each("register_providers", add_provider)
+    call_each("register_samplers", add_sampler)
+    call_each("register_metrics", add_metric)
     call_each("register_datasets", add_dataset)  # type: ignore[arg-type]
     return registry
 
@@ -155,6 +193,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
         for plugin, name in _extra:
             _pm.register(plugin, name=name)
             infos[name] = PluginInfo(name, "(registered at run time)", "-")
+            errors.extend(unknown_hooks(_pm, plugin, name))
         _registry = collect(_pm, errors, infos)
     return _pm
 

@@ -74,6 +74,6 @@ def make_schedule(name: str = "linear", T: int = 1000) -> NoiseSchedule:  # noqa
         return linear_schedule(T)
     if name == "cosine":
         return cosine_schedule(T)
-    from .errors import DenoisebenchError
+    from ..errors import DenoisebenchError
 
     raise DenoisebenchError(f"unknown schedule {name!r}: choose one of {', '.join(SCHEDULES)}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets.base import ImageDataset
+from ..datasets.base import ImageDataset
 
 NEAREST_FILE = "nearest.png"
 NEAREST_COUNT = 16
@@ -48,7 +48,7 @@ def nearest_figure(path: Path, images: np.ndarray, train: np.ndarray, count: int
 
     Under each pair: d1 (RMS pixel distance) and d1/d2; memorised pairs (d1/d2 < 1/3) in red.
     """
-    from .metrics.nearest import MEMORISED_BELOW, nearest_train
+    from ..metrics.nearest import MEMORISED_BELOW, nearest_train
 
     plt = _pyplot()
     images = images[:count]
@@ -95,9 +95,9 @@ def forward_figure(path: Path, dataset: ImageDataset, *, count: int = 5,
     """
     import torch
 
-    from .errors import DenoisebenchError
-    from .forward import q_sample
-    from .schedule import make_schedule
+    from ..errors import DenoisebenchError
+    from ..diffusion.forward import q_sample
+    from ..diffusion.schedule import make_schedule
 
     sched = make_schedule(schedule, T)
     bad = [t for t in timesteps if not 0 <= t <= sched.T]

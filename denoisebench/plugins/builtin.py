@@ -1,0 +1,41 @@
+"""The builtin plugin: registers the project's own providers, samplers, metrics and datasets
+through the same hooks as third-party packages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..datasets import mnist, mnist5k
+from .hookspecs import hookimpl
+
+
+@hookimpl
+def register_providers(register: Callable[[type], None]) -> None:
+    from ..providers.empirical import EmpiricalProvider
+    from ..providers.kbnet.provider import KBNetProvider
+    from ..providers.unet import UNetProvider
+
+    for provider in (EmpiricalProvider, UNetProvider, KBNetProvider):
+        register(provider)
+
+
+@hookimpl
+def register_samplers(register: Callable[[type], None]) -> None:
+    from ..diffusion.samplers import BUILTIN_SAMPLERS
+
+    for sampler in BUILTIN_SAMPLERS:
+        register(sampler)
+
+
+@hookimpl
+def register_metrics(register: Callable[[type], None]) -> None:
+    from ..metrics import BUILTIN_METRICS
+
+    for metric in BUILTIN_METRICS:
+        register(metric)
+
+
+@hookimpl
+def register_datasets(register: Callable[[object], None]) -> None:
+    register(mnist5k.SPEC)
+    register(mnist.SPEC)
