@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import sys
+import json
 from pathlib import Path
 
 import click
 
 from . import cli
+from ..runs.records import RUN_FILE
+from ..runs.summary import summary_lines
 from .options import parse_key_values
+from .progress import Progress
 
 
 @cli.command("run")
@@ -53,8 +56,10 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
                        data_dir=data_dir, metrics=metrics)
     prepared = prepare(config)
     total = num_samples * steps
-    with click.progressbar(length=total, label=f"{prepared.provider.label()} {prepared.sampler.label()} {steps}", file=sys.stderr,
-                           show_eta=True, show_percent=True, item_show_func=None) as bar:
-        run_dir = execute(prepared, on_step=bar.update,
-                          log=lambda msg: click.echo(f"\n{msg}", err=True))
+    label = f"{prepared.provider.label()} {prepared.sampler.label()} {steps}"
+    with Progress(total, f"sampling {label}", "image-steps") as progress:
+        run_dir = execute(prepared, on_step=progress.update, log=lambda msg: click.echo(msg, err=True))
+    record = json.loads((run_dir / RUN_FILE).read_text())
+    for line in summary_lines(record):
+        click.echo(line)
     click.echo(str(run_dir))

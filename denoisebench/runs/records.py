@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,18 +17,19 @@ from typing import Any
 import numpy as np
 
 from ..errors import DenoisebenchError
-from ..fileio import write_text_atomic
+from ..fileio import atomic_path, write_text_atomic
 
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
 SAMPLES_FILE = "samples.npz"
 GRID_FILE = "grid.png"
 STAGING_PREFIX = ".staging-"
+INCOMPLETE_PREFIX = ".incomplete-"
 
 
 def save_npz_deterministic(path: Path, **arrays: np.ndarray) -> None:
-    """Like ``np.savez`` but byte-identical for identical arrays (fixed zip timestamps)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+    """Like ``np.savez`` but byte-identical for identical arrays (fixed zip timestamps); atomic."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
         for key, arr in arrays.items():
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
@@ -48,24 +50,69 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
 
 
 def prepare_results_dir(results_dir: Path) -> None:
-    """Create the results dir and prove it is writable, or raise a one-line error."""
+    """Create the results dir, prove it is writable and remove stale staging dirs, or raise one line."""
     try:
         results_dir.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.mkdtemp(dir=results_dir, prefix=STAGING_PREFIX)
+        probe = tempfile.mkdtemp(dir=results_dir, prefix=_staging_prefix())
         os.rmdir(probe)
     except OSError as exc:
         raise DenoisebenchError(
             f"results dir {results_dir} is not writable ({exc.strerror or exc}): choose another "
             "with --results-dir") from None
+    remove_stale_staging(results_dir)
+
+
+def _staging_prefix() -> str:
+    """Staging dirs carry the pid of the process writing them: ``.staging-<pid>-<random>``."""
+    return f"{STAGING_PREFIX}{os.getpid()}-"
+
+
+def _writer_alive(staging: Path) -> bool:
+    """Whether the process that made ``staging`` may still be writing it.
+
+    Dead when its pid no longer exists, or exists but started after the dir was made (a reused
+    pid). Dirs without a pid (older versions) count as alive for a day.
+    """
+    parts = staging.name[len(STAGING_PREFIX):].split("-", 1)
+    try:
+        made = staging.stat().st_mtime
+    except OSError:
+        return False
+    if not parts[0].isdigit() or len(parts) < 2:
+        return time.time() - made < 86400
+    pid = int(parts[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path(f"/proc/{pid}")
+    try:
+        return proc.stat().st_ctime <= made + 1.0
+    except OSError:
+        return True
+
+
+def remove_stale_staging(results_dir: Path) -> list[Path]:
+    """Delete staging dirs whose writer died (SIGKILL, power loss); returns what was removed."""
+    removed = []
+    for staging in results_dir.glob(f"{STAGING_PREFIX}*"):
+        if staging.is_dir() and not _writer_alive(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    return removed
 
 
 @contextmanager
 def staged_run_dir(results_dir: Path, run_id: str) -> Iterator[tuple[Path, list[Path]]]:
     """Yield a staging dir; on success rename it to ``results_dir/run_id`` (unique), else delete it.
 
-    The second item yielded is a one-element list that receives the final path.
+    The second item yielded is a one-element list that receives the final path. When an error
+    (not Ctrl-C) strikes after ``samples.npz`` was written, the samples are kept: the staging dir
+    is renamed to ``.incomplete-<run_id>`` and the error becomes one line that names it.
     """
-    staging = Path(tempfile.mkdtemp(dir=results_dir, prefix=STAGING_PREFIX))
+    staging = Path(tempfile.mkdtemp(dir=results_dir, prefix=_staging_prefix()))
     staging.chmod(0o755)
     final: list[Path] = []
     try:
@@ -82,9 +129,38 @@ def staged_run_dir(results_dir: Path, run_id: str) -> Iterator[tuple[Path, list[
                 n += 1
                 target = results_dir / f"{run_id}-{n}"
         final.append(target)
+    except Exception as exc:
+        kept = _keep_samples(staging, results_dir, run_id)
+        if kept is None:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise DenoisebenchError(f"could not write the run into {results_dir} "
+                                        f"({exc.strerror or exc}): free space or choose another --results-dir") from None
+            raise
+        reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+        raise DenoisebenchError(f"the run could not be completed ({reason}); its samples are kept in "
+                                f"{kept}: fix the cause and run again") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _keep_samples(staging: Path, results_dir: Path, run_id: str) -> Path | None:
+    """Rename a staging dir that holds complete samples to ``.incomplete-<run_id>``; None if none."""
+    if not (staging / SAMPLES_FILE).is_file():  # written atomically: present means complete
+        return None
+    for path in staging.iterdir():
+        if path.name not in (SAMPLES_FILE,):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    target = results_dir / f"{INCOMPLETE_PREFIX}{run_id}"
+    try:
+        os.rename(staging, target)
+    except OSError:
+        return staging
+    return target
 
 
 def save_grid(path: Path, images: np.ndarray, nrow: int | None = None, limit: int = 256) -> None:

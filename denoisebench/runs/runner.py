@@ -23,6 +23,10 @@ from ..diffusion.samplers import Sampler
 from ..diffusion.schedule import make_schedule
 
 
+#: Seeds are fed to numpy's SeedSequence and torch.manual_seed: non-negative, 63 bits.
+MAX_SEED = 2 ** 63 - 1
+
+
 @dataclass
 class RunConfig:
     """Everything ``denoisebench run`` takes; defaults are the CLI's."""
@@ -79,6 +83,8 @@ def validate(config: RunConfig) -> None:
     """Cheap checks of the request, before anything is loaded or written."""
     if config.num_samples < 1:
         raise DenoisebenchError(f"--num-samples must be at least 1, got {config.num_samples}")
+    if not 0 <= config.seed <= MAX_SEED:
+        raise DenoisebenchError(f"--seed must be an integer between 0 and 2**63 - 1, got {config.seed}")
     if config.batch_size < 1:
         raise DenoisebenchError(f"--batch-size must be at least 1, got {config.batch_size}")
     if config.T < 2:
@@ -135,7 +141,11 @@ def compute_metrics(images: np.ndarray, dataset: ImageDataset, seed: int,
 
 def execute(config: RunConfig | PreparedRun, on_step: Callable[[int], None] | None = None,
             log: Callable[[str], None] | None = None) -> Path:
-    """Run end to end and return the run directory, which appears complete or not at all."""
+    """Run end to end and return the run directory, which appears complete or not at all.
+
+    The samples are written first, so an error in the evaluation or the final writes keeps them
+    (in ``.incomplete-<run id>``, named by the one-line error); Ctrl-C leaves nothing.
+    """
     started = time.perf_counter()
     prepared = config if isinstance(config, PreparedRun) else prepare(config)
     config = prepared.config
@@ -144,11 +154,11 @@ def execute(config: RunConfig | PreparedRun, on_step: Callable[[int], None] | No
     t0 = time.perf_counter()
     images = generate_images(prepared, on_step)
     sampling_s = time.perf_counter() - t0
-    metrics: dict[str, object] = {}
-    if config.metrics:
-        metrics = compute_metrics(images, prepared.dataset, config.seed, progress=log)
     with records.staged_run_dir(config.results_dir, run_id_for(prepared, now)) as (staging, final):
         records.save_npz_deterministic(staging / records.SAMPLES_FILE, images=images)
+        metrics: dict[str, object] = {}
+        if config.metrics:
+            metrics = compute_metrics(images, prepared.dataset, config.seed, progress=log)
         records.save_grid(staging / records.GRID_FILE, images)
         if config.metrics:
             from ..report.figures import save_run_figures
