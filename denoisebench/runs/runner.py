@@ -50,6 +50,7 @@ class RunConfig:
     options: dict[str, str] = field(default_factory=dict)
     data_dir: Path | None = None
     metrics: bool = True
+    extra: dict[str, object] = field(default_factory=dict)  # written as run.json["suite"] (bench)
 
 
 @dataclass
@@ -195,7 +196,7 @@ def build_record(prepared: PreparedRun, now: dt.datetime, sampling_s: float, wal
         "seed": cfg.seed,
         "num_samples": n,
         "batch_size": cfg.batch_size,
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items() if k != "extra"},
         "environment": describe_environment(prepared.device),
         "timing": {
             "wall_s": round(wall_s, 3),
@@ -206,4 +207,5 @@ def build_record(prepared: PreparedRun, now: dt.datetime, sampling_s: float, wal
             "ms_per_image_nfe": round(1000 * sampling_s / (n * nfe), 4) if sampling_s > 0 and nfe else None,
         },
         "metrics": metrics,
+        **({"suite": dict(cfg.extra)} if cfg.extra else {}),
     }
