@@ -55,6 +55,7 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
                        clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options),
                        data_dir=data_dir, metrics=metrics)
     prepared = prepare(config)
+    _warn_about_shadowed_names(provider, sampler)
     total = num_samples * steps
     label = f"{prepared.provider.label()} {prepared.sampler.label()} {steps}"
     with Progress(total, f"sampling {label}", "image-steps") as progress:
@@ -63,3 +64,12 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
     for line in summary_lines(record):
         click.echo(line)
     click.echo(str(run_dir))
+
+
+def _warn_about_shadowed_names(provider: str, sampler: str) -> None:
+    """Say so when another plugin also registered the provider or sampler name this run uses."""
+    from ..plugins import get_registry
+
+    for err in get_registry().errors:
+        if f"name {provider!r} is already registered" in err or f"name {sampler!r} is already registered" in err:
+            click.echo(f"Warning: {err}; this run uses the first registration", err=True)
