@@ -12,6 +12,8 @@ except PackageNotFoundError:  # running from a source tree without installing
 from .datasets.base import DatasetOptions, DatasetSpec, ImageDataset  # noqa: E402
 from .diffusion.samplers.base import Sampler, StepOutput  # noqa: E402
 from .errors import DenoisebenchError, ProviderError  # noqa: E402
+from .metrics.base import Metric, MetricColumn, MetricSkipped  # noqa: E402
+from .metrics.evaluation import Evaluation  # noqa: E402
 from .options import parse_bool  # noqa: E402
 from .plugins.hookspecs import hookimpl  # noqa: E402
 from .providers.base import EpsilonProvider, ProviderContext  # noqa: E402
@@ -19,7 +21,7 @@ from .providers.restoration import RestorationProvider  # noqa: E402
 from .diffusion.schedule import NoiseSchedule, make_schedule  # noqa: E402
 
 __all__ = [
-    "DatasetOptions", "DatasetSpec", "DenoisebenchError", "EpsilonProvider", "ImageDataset",
-    "NoiseSchedule", "ProviderContext", "ProviderError", "RestorationProvider", "Sampler", "StepOutput",
-    "__version__", "hookimpl", "make_schedule", "parse_bool",
+    "DatasetOptions", "DatasetSpec", "DenoisebenchError", "EpsilonProvider", "Evaluation", "ImageDataset",
+    "Metric", "MetricColumn", "MetricSkipped", "NoiseSchedule", "ProviderContext", "ProviderError",
+    "RestorationProvider", "Sampler", "StepOutput", "__version__", "hookimpl", "make_schedule", "parse_bool",
 ]

@@ -65,16 +65,19 @@ def test_record_is_self_contained_and_floor_is_cached(small: ImageDataset, tmp_p
     assert out["nearest"]["memorised_share"] == 1.0
     assert out["nearest_heldout"]["memorised_share"] < 0.05
     assert out["floor"]["n"] == 40 and out["floor"]["cache_key"]["feature_sha256"] == out["feature_network_sha256"]
-    files = sorted((tmp_path / "metrics").glob("*.json"))
-    assert len(files) == 2  # floor + held-out baseline
+    floor_files = sorted((tmp_path / "metrics").glob("floor-*.json"))
+    heldout_files = sorted((tmp_path / "metrics").glob("heldout-*.json"))
+    assert len(floor_files) == 4  # fid, kid, prdc, classifier on the real train subset
+    assert len(heldout_files) == 1  # the nearest-neighbour baseline of the held-out digits
+    assert len(list((tmp_path / "metrics").glob("*.json"))) == 5
 
-    import denoisebench.metrics.floor as floor_mod
+    from denoisebench.metrics.evaluation import Evaluation
 
-    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def boom(self):  # type: ignore[no-untyped-def]
         raise AssertionError("recomputed instead of reading the cache")
 
-    monkeypatch.setattr(floor_mod, "nearest_train", boom)
-    monkeypatch.setattr(floor_mod, "floor_subset", boom)
+    monkeypatch.setattr(Evaluation, "floor", property(boom))
+    monkeypatch.setattr(Evaluation, "heldout", property(boom))
     again = evaluate(images, small, seed=0, n_bootstrap=10, kid_subsets_n=20)
     assert again["floor"] == out["floor"] and again["nearest_heldout"] == out["nearest_heldout"]
 

@@ -109,7 +109,7 @@ def test_html_escapes_plugin_strings(tmp_path: Path) -> None:
     assert "<script>" not in md
 
 
-def test_csv_json_and_steps_plot(tmp_path: Path) -> None:
+def test_csv_json_and_nfe_plot(tmp_path: Path) -> None:
     import pandas as pd
 
     results = tmp_path / "results"
@@ -117,8 +117,8 @@ def test_csv_json_and_steps_plot(tmp_path: Path) -> None:
         write_run(results, f"run{steps}", steps=steps, fid=fid)
     out = tmp_path / "report.md"
     build_report(results, "markdown", out)
-    assert (tmp_path / "report-steps.png").read_bytes()[:4] == b"\x89PNG"
-    assert "report-steps.png" in out.read_text()
+    assert (tmp_path / "report-nfe.png").read_bytes()[:4] == b"\x89PNG"
+    assert "report-nfe.png" in out.read_text()
     assert not list(tmp_path.glob(".*.tmp"))
     csv = build_report(results, "csv", tmp_path / "r.csv")
     frame = pd.read_csv(tmp_path / "r.csv")

@@ -55,7 +55,7 @@ def metric_rows() -> list[dict[str, str]]:
 
     def kind(cls: type) -> str:
         arrows = {"min": "↓", "max": "↑"}
-        cols = " ".join(f"{c.key}{arrows.get(c.better or '', '')}" for c in cls.columns)
+        cols = " ".join(f"{c.key}{arrows.get(c.better or '', '')}" for c in cls.columns if c.shown)
         return cols + (" (depends on N)" if cls.depends_on_n else "")
 
     return _rows(get_registry().metrics, kind)

@@ -14,7 +14,7 @@ from . import cli
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html", "csv", "json"]), default="markdown",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
-              help="Write here (atomically) instead of stdout; a quality-vs-steps PNG is written beside it.")
+              help="Write here (atomically) instead of stdout; a quality-vs-NFE PNG is written beside it.")
 @click.option("--dataset", default=None, help="Only runs on this dataset id.")
 @click.option("--provider", default=None, help="Only runs of this provider (name, or 'name (mode)').")
 def report_command(results_dir: Path, fmt: str, output: Path | None, dataset: str | None,

@@ -1,13 +1,22 @@
-"""The evaluation harness: FID/KID-proxies, PRDC, classifier view, memorisation, the floor.
+"""The evaluation harness: metrics are plugins (``register_metrics``), scored on one shared evaluation.
 
-``evaluate(images, dataset, seed=...)`` is what ``denoisebench run`` records in run.json.
+``evaluate(images, dataset, seed=...)`` is what ``denoisebench run`` records in run.json. The
+builtin metrics below register through the same hook as a third-party plugin's.
 """
 
 from __future__ import annotations
 
-from .evaluate import evaluate, feature_metrics
+from .base import Metric, MetricColumn, MetricSkipped
+from .classifier_view import ClassifierView
+from .evaluate import evaluate
+from .evaluation import Evaluation, EvaluationSettings
+from .frechet import FIDProxy
+from .kid import KIDProxy
+from .nearest import NearestNeighbours
+from .prdc import PRDC
 
-__all__ = ["evaluate", "feature_metrics"]
+#: Registered by the builtin plugin, in this order (the report's column order).
+BUILTIN_METRICS: tuple[type[Metric], ...] = (FIDProxy, KIDProxy, PRDC, ClassifierView, NearestNeighbours)
 
-#: Registered by the builtin plugin, in this order (filled as the metrics move onto the hook).
-BUILTIN_METRICS: tuple[type, ...] = ()
+__all__ = ["BUILTIN_METRICS", "ClassifierView", "Evaluation", "EvaluationSettings", "FIDProxy", "KIDProxy",
+           "Metric", "MetricColumn", "MetricSkipped", "NearestNeighbours", "PRDC", "evaluate"]

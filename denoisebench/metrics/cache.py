@@ -1,22 +1,22 @@
-"""A small on-disk cache: JSON results (the real-vs-real floor, the held-out baseline) and arrays
-(the held-out split's features).
+"""A small on-disk cache: JSON results (the floor row's values) and arrays (the held-out features).
 
 Files live under ``$DENOISEBENCH_CACHE/metrics`` (else ``$XDG_CACHE_HOME/denoisebench`` or
 ``~/.cache/denoisebench``), are named by the sha256 of their key, hold the key itself, and are
-written atomically; an unreadable or mismatching file is recomputed.
+written atomically (:mod:`denoisebench.fileio`); an unreadable or mismatching file is recomputed,
+and a cache that cannot be written only costs time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..fileio import atomic_path, write_text_atomic
 
 
 def cache_root() -> Path:
@@ -25,17 +25,21 @@ def cache_root() -> Path:
     return default_cache_dir() / "metrics"
 
 
+def _blob(kind: str, key: dict[str, Any]) -> str:
+    return json.dumps({"kind": kind, **key}, sort_keys=True)
+
+
 def _path(kind: str, blob: str, suffix: str) -> Path:
     return cache_root() / f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:24]}{suffix}"
 
 
 def cached_array(kind: str, key: dict[str, Any], compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """Like :func:`cached_json` for one numeric array.
+    """``compute()`` once per ``(kind, key)``; later calls read the cached copy.
 
     The file (``.arr``) is the key as one JSON line followed by the array in ``.npy`` format,
     read back without pickle.
     """
-    blob = json.dumps({"kind": kind, **key}, sort_keys=True)
+    blob = _blob(kind, key)
     path = _path(kind, blob, ".arr")
     try:
         with open(path, "rb") as f:
@@ -44,36 +48,42 @@ def cached_array(kind: str, key: dict[str, Any], compute: Callable[[], np.ndarra
     except Exception:  # noqa: BLE001 - any unreadable cache file is simply recomputed
         pass
     value = compute()
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             f.write(blob.encode() + b"\n")
             np.save(f, value, allow_pickle=False)
-        os.replace(tmp, path)
-    except OSError:  # a read-only cache only costs time
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass
     return value
+
+
+def read_cached_json(kind: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The cached value of ``(kind, key)``, or None when absent, unreadable or for another key."""
+    blob = _blob(kind, key)
+    try:
+        stored = json.loads(_path(kind, blob, ".json").read_text())
+        if stored.get("key") == json.loads(blob) and isinstance(stored["value"], dict):
+            return dict(stored["value"])
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        pass
+    return None
+
+
+def write_cached_json(kind: str, key: dict[str, Any], value: dict[str, Any]) -> None:
+    """Store ``value`` for ``(kind, key)``."""
+    blob = _blob(kind, key)
+    try:
+        write_text_atomic(_path(kind, blob, ".json"), json.dumps({"key": json.loads(blob), "value": value},
+                                                                 indent=2, default=str) + "\n")
+    except OSError:
+        pass
 
 
 def cached_json(kind: str, key: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``compute()`` once per ``(kind, key)``; later calls read the cached copy."""
-    from ..runs.records import write_json_atomic
-
-    blob = json.dumps({"kind": kind, **key}, sort_keys=True)
-    path = _path(kind, blob, ".json")
-    try:
-        stored = json.loads(path.read_text())
-        if stored.get("key") == json.loads(blob):
-            return dict(stored["value"])
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        pass
+    stored = read_cached_json(kind, key)
+    if stored is not None:
+        return stored
     value = compute()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, {"key": json.loads(blob), "value": value})
-    except OSError:  # a read-only cache only costs time
-        pass
+    write_cached_json(kind, key, value)
     return value

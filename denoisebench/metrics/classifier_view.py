@@ -10,7 +10,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+from .base import Metric, MetricColumn
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
 
 AMBIGUOUS_BELOW = 0.5
 
@@ -29,3 +36,18 @@ def classifier_view(probs: np.ndarray, ambiguous_below: float = AMBIGUOUS_BELOW)
     return {"histogram": [int(c) for c in hist], "entropy_bits": entropy_bits(hist),
             "max_entropy_bits": float(np.log2(probs.shape[1])), "mean_confidence": float(top.mean()),
             "ambiguous_share": float((top < ambiguous_below).mean()), "ambiguous_below": ambiguous_below}
+
+
+class ClassifierView(Metric):
+    """Mode coverage and digit clarity as the pinned classifier sees them."""
+
+    name = "classifier"
+    description = "the pinned classifier's view: class histogram and entropy, confidence, ambiguous share"
+    note = ("class entropy: of the predicted-class histogram in bits (maximum log2(10) = 3.32); confidence: mean "
+            "top class probability; ambiguous: share with top probability < 0.5.")
+    columns = (MetricColumn("entropy_bits", "class entropy (bits)", "max", ("entropy_bits",)),
+               MetricColumn("confidence", "confidence", "max", ("mean_confidence",)),
+               MetricColumn("ambiguous", "ambiguous", "min", ("ambiguous_share",)))
+
+    def compute(self, evaluation: Evaluation) -> dict[str, Any]:
+        return classifier_view(evaluation.probabilities)

@@ -1,116 +1,142 @@
-"""``evaluate``: every metric of a set of generated digits against the dataset's held-out split."""
+"""``evaluate``: every registered metric of a set of generated digits, against the held-out split.
+
+The layout of the returned object (run.json's ``metrics``)::
+
+    schema, n, seed, reference, dataset, feature_network, feature_network_sha256,
+    <metric name>: its result (null when skipped or failed), for every metric,
+    <metric name>_heldout: its value for the held-out digits (metrics whose floor is "held-out"),
+    floor: {n, source, <metric name>: ..., skipped, cache_key} (metrics whose floor is "train subset"),
+    skipped: ["<metric>: <reason>"], failed: ["<metric>: <error>"] (only when some failed),
+    declared: {<metric name>: its declared metadata and plugin}, timing_s: seconds per piece and metric.
+"""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
-from typing import Any, Iterator
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..datasets.base import ImageDataset
 from ..errors import DenoisebenchError
-from .cache import cached_array
-from .classifier_view import classifier_view
-from .floor import floor_metrics, heldout_baseline
-from .frechet import fid_with_uncertainty
-from .kid import kid_subsets
-from .nearest import memorisation_stats, nearest_train
-from .prdc import prdc
+from .base import HELDOUT_SUFFIX, Metric, MetricSkipped
+from .evaluation import Evaluation, EvaluationSettings
+from .floor import FLOOR_SOURCE, floor_key, heldout_value, train_subset_value
 
 SCHEMA = 1
 PRDC_K = 5
 
 
-def feature_metrics(feats: np.ndarray, probs: np.ndarray, ref_feats: np.ndarray, *, seed: int,
-                    n_bootstrap: int = 50, subsets: int = 100, k: int = PRDC_K) -> dict[str, Any]:
-    """FID-proxy, KID-proxy, PRDC and the classifier view of one feature set against the reference.
+def registered_metrics() -> list[tuple[type[Metric], dict[str, str]]]:
+    """Every registered metric class with its plugin facts, in registration order (builtins first)."""
+    from ..plugins import get_registry
 
-    A metric that needs more samples than given is ``None``; the reason is listed in ``skipped``.
-    """
-    n = len(feats)
-    out: dict[str, Any] = {"fid": None, "kid": None, "prdc": None, "skipped": []}
-    if n >= 2:
-        out["fid"] = fid_with_uncertainty(feats, ref_feats, n_bootstrap=n_bootstrap, seed=seed)
-    else:
-        out["skipped"].append("fid: needs at least 2 samples")
-    if min(n, len(ref_feats)) >= 4:
-        out["kid"] = kid_subsets(feats, ref_feats, subsets=subsets, seed=seed)
-    else:
-        out["skipped"].append("kid: needs at least 4 samples")
-    if min(n, len(ref_feats)) > k:
-        out["prdc"] = {"k": k, **prdc(ref_feats, feats, k=k)}
-    else:
-        out["skipped"].append(f"prdc: needs more than k = {k} samples")
-    out["classifier"] = classifier_view(probs)
-    return out
+    return [(cls, {"plugin": info.plugin, "distribution": info.distribution, "version": info.version})
+            for cls, info in get_registry().metrics.values()]
 
 
-class _Timer:
-    def __init__(self, progress: Callable[[str], None] | None) -> None:
-        self.times: dict[str, float] = {}
-        self.progress = progress
+def _with_plugin_facts(metrics: Sequence[type[Metric]]) -> list[tuple[type[Metric], dict[str, str]]]:
+    known = {cls: facts for cls, facts in registered_metrics()}
+    unregistered = {"plugin": "(not registered)", "distribution": "?", "version": "?"}
+    return [(cls, known.get(cls, unregistered)) for cls in metrics]
 
-    @contextmanager
-    def part(self, name: str) -> Iterator[None]:
-        if self.progress is not None:
-            self.progress(f"metrics: {name} ...")
+
+class _Scorer:
+    """Runs one metric on one evaluation: times it, turns a skip into a reason and an error into a warning."""
+
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self.warn = warn
+        self.skipped: dict[str, list[str]] = {}  # per evaluation role
+        self.failed: list[str] = []
+
+    def __call__(self, metric: type[Metric], evaluation: Evaluation) -> dict[str, Any] | None:
+        pieces_before = sum(evaluation.timing.values())
         start = time.perf_counter()
-        yield
-        self.times[name] = round(time.perf_counter() - start, 3)
+        try:
+            result = metric().compute(evaluation)
+            if result is not None:
+                json.dumps(result)  # refuse what run.json could not hold, here and named
+        except MetricSkipped as exc:
+            self.skipped.setdefault(evaluation.role, []).append(f"{metric.name}: {exc}")
+            return None
+        except Exception as exc:  # noqa: BLE001 - a broken metric must not lose the others
+            where = f" ({evaluation.role} digits)" if evaluation.role else ""
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+            self.failed.append(f"{metric.name}{where}: {reason}")
+            self.warn(f"metric {metric.name!r}{where} failed and is recorded as null: {reason}")
+            return None
+        finally:
+            # the metric's own seconds: shared pieces it triggered are timed under their own names
+            elapsed = time.perf_counter() - start - (sum(evaluation.timing.values()) - pieces_before)
+            key = f"{evaluation.role}: {metric.name}" if evaluation.role else metric.name
+            evaluation.timing[key] = round(evaluation.timing.get(key, 0.0) + max(elapsed, 0.0), 3)
+        if result is not None and not isinstance(result, dict):
+            result = {"value": result}
+        return result
+
+
+def _warner(progress: Callable[[str], None] | None) -> Callable[[str], None]:
+    if progress is not None:
+        return lambda msg: progress(f"Warning: {msg}")
+    return lambda msg: warnings.warn(msg, RuntimeWarning, stacklevel=4)
 
 
 def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
              progress: Callable[[str], None] | None = None, n_bootstrap: int = 50, kid_subsets_n: int = 100,
-             k: int = PRDC_K, with_floor: bool = True, feature_weights: str | None = None) -> dict[str, Any]:
-    """All metrics of uint8 N x H x W ``images`` (JSON-serialisable), against the held-out split.
+             k: int = PRDC_K, with_floor: bool = True, feature_weights: str | Path | None = None,
+             metrics: Sequence[type[Metric]] | None = None) -> dict[str, Any]:
+    """Every metric of uint8 N x H x W ``images`` (JSON-serialisable), against the held-out split.
 
-    ``seed`` drives the bootstrap and the KID subsets. The floor and the held-out baseline are
-    read from the cache when present. Times of each part are in ``timing_s``.
+    ``metrics`` defaults to every registered metric. ``seed`` drives the bootstraps and subsets.
+    ``with_floor=False`` skips the train-subset floor (held-out baselines are always computed).
+    Floor values are read from the cache when present. A metric that raises is reported once
+    (through ``progress``, else as a ``RuntimeWarning``) and recorded as null.
     """
-    from .features import check_images, load_feature_network
-
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 3 or len(images) < 1:
         raise DenoisebenchError("evaluate needs a non-empty uint8 N x H x W array of images")
     if images.shape[1:] != dataset.train_images.shape[1:]:
         raise DenoisebenchError(f"images are {images.shape[1:]} but dataset {dataset.id!r} has "
                                 f"{dataset.train_images.shape[1:]}: evaluate against the dataset they came from")
-    timer = _Timer(progress)
-    n = len(images)
-    result: dict[str, Any] = {"schema": SCHEMA, "n": n, "seed": seed,
-                              "reference": {"split": "heldout", "n": int(len(dataset.heldout_images))},
-                              "dataset": {"id": dataset.id, "hash": dataset.content_hash}}
-    with timer.part("nearest training images"):
-        nb = nearest_train(images, dataset.train_images)
-        result["nearest"] = memorisation_stats(nb)
-        result["nearest"]["train_n"] = int(len(dataset.train_images))
-    with timer.part("held-out baseline"):
-        result["nearest_heldout"] = heldout_baseline(dataset)
-    try:
-        check_images(images)
-    except DenoisebenchError as exc:  # another image size: only the pixel-space metrics apply
-        result.update(feature_network=None, feature_network_sha256=None, skipped=[f"feature metrics: {exc}"])
-        result["timing_s"] = timer.times
-        return result
-    net = load_feature_network(feature_weights)
-    result["feature_network"] = net.describe()
-    result["feature_network_sha256"] = net.sha256
-    with timer.part("features"):
-        feats, probs = net.embed(images)
-        ref_feats = cached_array("heldout-features", {"dataset_hash": dataset.content_hash,
-                                                      "feature_sha256": net.sha256},
-                                 lambda: net.embed(dataset.heldout_images)[0])
-    with timer.part("fid, kid, prdc"):
-        result.update(feature_metrics(feats, probs, ref_feats, seed=seed, n_bootstrap=n_bootstrap,
-                                      subsets=kid_subsets_n, k=k))
-    if with_floor:
-        def compute(real: np.ndarray) -> dict[str, Any]:
-            f, p = net.embed(real)
-            return feature_metrics(f, p, ref_feats, seed=0, n_bootstrap=n_bootstrap, subsets=kid_subsets_n, k=k)
+    chosen = registered_metrics() if metrics is None else _with_plugin_facts(metrics)
+    settings = EvaluationSettings(n_bootstrap=n_bootstrap, kid_subsets=kid_subsets_n, prdc_k=k)
+    evaluation = Evaluation(images, dataset, seed=seed, settings=settings, feature_weights=feature_weights)
+    score = _Scorer(_warner(progress))
 
-        with timer.part("real-vs-real floor"):
-            result["floor"] = floor_metrics(dataset, net.sha256, n, compute,
-                                            {"n_bootstrap": n_bootstrap, "kid_subsets": kid_subsets_n, "k": k})
-    result["timing_s"] = timer.times
+    def say(what: str) -> None:
+        if progress is not None:
+            progress(f"metrics: {what} ...")
+
+    net = evaluation.feature_network if evaluation.feature_sha256 else None
+    result: dict[str, Any] = {
+        "schema": SCHEMA, "n": evaluation.n, "seed": seed,
+        "reference": {"split": "heldout", "n": evaluation.reference_size},
+        "dataset": {"id": dataset.id, "hash": dataset.content_hash},
+        "feature_network": net.describe() if net is not None else None,
+        "feature_network_sha256": net.sha256 if net is not None else None,
+    }
+    for cls, _facts in chosen:
+        say(cls.name)
+        result[cls.name] = score(cls, evaluation)
+    for cls, _facts in chosen:
+        if cls.floor == "held-out":
+            say(f"{cls.name} of held-out digits")
+            result[cls.name + HELDOUT_SUFFIX] = heldout_value(cls, evaluation, score)
+    floor_metrics = [cls for cls, _facts in chosen if cls.floor == "train subset"]
+    if with_floor and floor_metrics:
+        say("real-vs-real floor")
+        floor: dict[str, Any] = {"n": int(min(evaluation.n, len(dataset.train_images))), "source": FLOOR_SOURCE}
+        for cls in floor_metrics:
+            floor[cls.name] = train_subset_value(cls, evaluation, score)
+        floor["skipped"] = score.skipped.get("floor", [])
+        floor["cache_key"] = floor_key(evaluation)
+        result["floor"] = floor
+    result["skipped"] = score.skipped.get("", [])
+    if score.failed:
+        result["failed"] = score.failed
+    result["declared"] = {cls.name: {**cls.declaration(), **facts} for cls, facts in chosen}
+    result["timing_s"] = dict(evaluation.timing)
     return result

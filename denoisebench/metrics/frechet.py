@@ -9,12 +9,17 @@ a large one (|imag| of a diagonal entry > 1e-3) is an error.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import linalg
 
 from ..errors import DenoisebenchError
 from ._threads import single_blas_thread
+from .base import Metric, MetricColumn, MetricSkipped
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
 
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,3 +98,22 @@ def fid_with_uncertainty(generated: np.ndarray, reference: np.ndarray, n_bootstr
             reps.append(frechet_distance_eigh(*gaussian_stats(g), *gaussian_stats(r)))
     std = float(np.std(reps, ddof=1)) if len(reps) > 1 else None
     return {"value": value, "std": std, "n_bootstrap": n_bootstrap, "method": "bootstrap (both sets)"}
+
+
+class FIDProxy(Metric):
+    """The FID-proxy of the samples against the held-out split, with its bootstrap std."""
+
+    name = "fid"
+    description = "FID-proxy: Frechet distance of the pinned classifier's features, samples vs held-out digits"
+    note = ("FID-proxy: Frechet distance between Gaussians fitted to the pinned MNIST classifier's features "
+            "(penultimate layer), generated vs the held-out split; ± is its bootstrap std (both sets resampled).")
+    columns = (MetricColumn("fid", "FID-proxy", "min", std_path=("std",), digits=2, headline=True),
+               MetricColumn("fid_bootstrap", "FID bootstrap resamples", path=("n_bootstrap",), digits=0,
+                            shown=False))
+    depends_on_n = True
+
+    def compute(self, evaluation: Evaluation) -> dict[str, Any]:
+        if evaluation.n < 2:
+            raise MetricSkipped("needs at least 2 samples")
+        return fid_with_uncertainty(evaluation.features, evaluation.reference_features,
+                                    n_bootstrap=evaluation.settings.n_bootstrap, seed=evaluation.seed)

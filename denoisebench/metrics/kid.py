@@ -7,9 +7,15 @@ the std over those subsets is the stated uncertainty. Computed in float64.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..errors import DenoisebenchError
+from .base import Metric, MetricColumn, MetricSkipped
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: float | None = None,
@@ -73,3 +79,24 @@ def kid_subsets(x: np.ndarray, y: np.ndarray, subsets: int = 100, subset_size: i
                                         polynomial_kernel(y[j], y[j])) for i, j in picks])
     return {"value": float(arr.mean()), "std": float(arr.std()), "subsets": subsets, "subset_size": size,
             "method": "unbiased MMD^2, cubic kernel (gamma 1/d, coef 1), mean/std over subsets"}
+
+
+class KIDProxy(Metric):
+    """The KID-proxy of the samples against the held-out split, mean and std over random subsets."""
+
+    name = "kid"
+    description = "KID-proxy: unbiased MMD^2 (cubic kernel) of the classifier's features, samples vs held-out"
+    note = ("KID-proxy: unbiased MMD² with the cubic polynomial kernel on the same features, mean ± std over "
+            "random subsets (each half the smaller set, at most 1000 vectors); slightly negative when the sets "
+            "match.")
+    columns = (MetricColumn("kid", "KID-proxy ×1000", "min", std_path=("std",), digits=2, scale=1000.0,
+                            headline=True),
+               MetricColumn("kid_subsets", "KID subsets", path=("subsets",), digits=0, shown=False),
+               MetricColumn("kid_subset_size", "KID subset size", path=("subset_size",), digits=0, shown=False))
+    depends_on_n = True
+
+    def compute(self, evaluation: Evaluation) -> dict[str, Any]:
+        if min(evaluation.n, evaluation.reference_size) < 4:
+            raise MetricSkipped("needs at least 4 samples")
+        return kid_subsets(evaluation.features, evaluation.reference_features,
+                           subsets=evaluation.settings.kid_subsets, seed=evaluation.seed)

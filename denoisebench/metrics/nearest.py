@@ -14,11 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from ..errors import DenoisebenchError
+from .base import Metric, MetricColumn
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
 
 MEMORISED_BELOW = 1.0 / 3.0
 
@@ -85,3 +90,20 @@ def memorisation_stats(nb: Neighbours, threshold: float = MEMORISED_BELOW) -> di
     return {"n": int(len(d1)), "d1_median": float(np.median(d1)), "d1_mean": float(d1.mean()),
             "ratio_median": float(np.median(ratio)), "memorised_share": float((ratio < threshold).mean()),
             "memorised_below": threshold, "unit": "RMS pixel difference in [0, 1] (L2 / sqrt(pixels))"}
+
+
+class NearestNeighbours(Metric):
+    """Distance to the nearest training image and the memorised share; real held-out digits as the floor."""
+
+    name = "nearest"
+    description = "nearest training image in pixel space: RMS distance and memorised share (d1/d2 < 1/3)"
+    note = ("NN distance: median RMS pixel distance ([0, 1] units) to the nearest training image; memorised: "
+            "share with d1/d2 < 1/3 (Gu et al. 2023).")
+    columns = (MetricColumn("d1_median", "NN distance", None, ("d1_median",)),
+               MetricColumn("memorised", "memorised", "min", ("memorised_share",)))
+    floor = "held-out"
+
+    def compute(self, evaluation: Evaluation) -> dict[str, Any]:
+        stats = memorisation_stats(evaluation.neighbours)
+        stats["train_n"] = int(len(evaluation.dataset.train_images))
+        return stats

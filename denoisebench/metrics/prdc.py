@@ -13,9 +13,15 @@ Distances are Euclidean in float64 and computed in row chunks, so memory is chun
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..errors import DenoisebenchError
+from .base import Metric, MetricColumn, MetricSkipped
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
 
 
 def _sq_norms(x: np.ndarray) -> np.ndarray:
@@ -61,3 +67,23 @@ def prdc(real: np.ndarray, fake: np.ndarray, k: int = 5, chunk: int = 1024) -> d
         nearest_fake = np.minimum(nearest_fake, d.min(axis=0))
     return {"precision": float(precise.mean()), "recall": float(recalled.mean()),
             "density": float(dense.mean() / k), "coverage": float((nearest_fake < r_real).mean())}
+
+
+class PRDC(Metric):
+    """Precision, recall, density and coverage of the samples' features against the held-out split's."""
+
+    name = "prdc"
+    description = "precision, recall, density and coverage (k-NN balls in the classifier's feature space)"
+    note = ("precision / recall / density / coverage: k-nearest-neighbour balls (k = 5) in the same feature "
+            "space (Kynkäänniemi et al. 2019, Naeem et al. 2020); a density of 1 is what real digits get.")
+    columns = (MetricColumn("precision", "precision", "max", ("precision",)),
+               MetricColumn("recall", "recall", "max", ("recall",)),
+               MetricColumn("density", "density (1 = real)", None, ("density",)),
+               MetricColumn("coverage", "coverage", "max", ("coverage",)))
+    depends_on_n = True
+
+    def compute(self, evaluation: Evaluation) -> dict[str, Any]:
+        k = evaluation.settings.prdc_k
+        if min(evaluation.n, evaluation.reference_size) <= k:
+            raise MetricSkipped(f"needs more than k = {k} samples")
+        return {"k": k, **prdc(evaluation.reference_features, evaluation.features, k=k)}

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from ..errors import DenoisebenchError
 from ..fileio import write_text_atomic
+from .export import render_csv, render_json
 from .load import load_runs
-from .plot import has_step_series, steps_plot
-from .render import render_csv, render_html, render_json, render_markdown
+from .plot import cost_plot, has_cost_series
+from .render import render_html, render_markdown
 from .table import Table, build_tables
 
 FORMATS = ("markdown", "html", "csv", "json")
@@ -19,7 +20,7 @@ __all__ = ["FORMATS", "Table", "build_report", "build_tables", "load_runs", "wri
 
 def build_report(results_dir: Path, fmt: str = "markdown", output: Path | None = None, dataset: str | None = None,
                  provider: str | None = None, warn: Callable[[str], None] | None = None) -> str:
-    """The report text; with ``output`` also writes it (and steps plots beside it) atomically."""
+    """The report text; with ``output`` also writes it (and quality-vs-NFE plots beside it) atomically."""
     if fmt not in FORMATS:
         raise DenoisebenchError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if not results_dir.is_dir():
@@ -36,9 +37,9 @@ def build_report(results_dir: Path, fmt: str = "markdown", output: Path | None =
     plots: dict[int, Path] = {}
     if output is not None and fmt in ("markdown", "html"):
         for i, table in enumerate(tables):
-            if has_step_series(table):
+            if has_cost_series(table):
                 suffix = "" if len(tables) == 1 else f"-{i + 1}"
-                plots[i] = steps_plot(table, output.with_name(f"{output.stem}-steps{suffix}.png"))
+                plots[i] = cost_plot(table, output.with_name(f"{output.stem}-nfe{suffix}.png"))
     base = output.parent if output is not None else Path.cwd()
     if fmt == "markdown":
         text = render_markdown(tables, warnings, base, plots)

@@ -7,14 +7,13 @@ Agg backend and written atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..datasets.base import ImageDataset
+from ..fileio import atomic_path
 
 NEAREST_FILE = "nearest.png"
 NEAREST_COUNT = 16
@@ -29,17 +28,10 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _save_atomic(fig, path: Path, dpi: int = 110) -> None:  # type: ignore[no-untyped-def]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", facecolor="white")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def save_figure(fig, path: Path, dpi: int = 110) -> None:  # type: ignore[no-untyped-def]
+    """Write a matplotlib figure as PNG, atomically (:func:`denoisebench.fileio.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", facecolor="white", format="png")
 
 
 def nearest_figure(path: Path, images: np.ndarray, train: np.ndarray, count: int = NEAREST_COUNT,
@@ -71,7 +63,7 @@ def nearest_figure(path: Path, images: np.ndarray, train: np.ndarray, count: int
     fig.suptitle("generated (top) and nearest training digit (below); d = RMS pixel distance, "
                  "r = d1/d2, red: r < 1/3", fontsize=8)
     fig.subplots_adjust(hspace=0.55, wspace=0.08)
-    _save_atomic(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -121,6 +113,6 @@ def forward_figure(path: Path, dataset: ImageDataset, *, count: int = 5,
             axes[i, j].set_axis_off()
     fig.suptitle(f"forward noising, {schedule} schedule (T={sched.T}): "
                  "x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps", fontsize=8)
-    _save_atomic(fig, Path(path))
+    save_figure(fig, Path(path))
     plt.close(fig)
     return Path(path)

@@ -1,4 +1,9 @@
-"""Read every complete ``*/run.json`` under a results dir into one pandas DataFrame (a row per run)."""
+"""Read every complete ``*/run.json`` under a results dir into one pandas DataFrame (a row per run).
+
+Metric values are flattened by the metrics' declared columns (:mod:`.columns`): a column ``key``
+holds the value at its path in the metric's result, ``key_std`` its uncertainty; the floor's
+values sit in the same keys of the row's ``floor`` dict.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,13 @@ from typing import Any
 import pandas as pd
 
 from ..runs.records import RUN_FILE, STAGING_PREFIX
+from .columns import MetricSpec, builtin_specs, record_specs, registered_specs
+
+#: Row fields the report itself fills; a metric column with one of these keys is not shown.
+CORE_FIELDS = frozenset({
+    "run_id", "run_dir", "created", "provider", "label", "sampler", "steps", "nfe", "dataset", "dataset_hash",
+    "feature_sha256", "n", "images_per_s", "ms_per_image", "device", "floor_n", "floor", "has_grid",
+    "has_nearest", "metric_specs", "kind", "runs"})
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -28,23 +40,24 @@ def _num(value: Any) -> float:
     return float(value) if math.isfinite(value) else math.nan
 
 
-def metric_columns(m: Any) -> dict[str, Any]:
-    """The flat metric columns of a metrics object (a run's, or its floor's)."""
-    return {
-        "fid": _num(_get(m, "fid", "value")), "fid_std": _num(_get(m, "fid", "std")),
-        "fid_bootstrap": _get(m, "fid", "n_bootstrap"),
-        "kid": _num(_get(m, "kid", "value")), "kid_std": _num(_get(m, "kid", "std")),
-        "kid_subsets": _get(m, "kid", "subsets"), "kid_subset_size": _get(m, "kid", "subset_size"),
-        "precision": _num(_get(m, "prdc", "precision")), "recall": _num(_get(m, "prdc", "recall")),
-        "density": _num(_get(m, "prdc", "density")), "coverage": _num(_get(m, "prdc", "coverage")),
-        "entropy_bits": _num(_get(m, "classifier", "entropy_bits")),
-        "confidence": _num(_get(m, "classifier", "mean_confidence")),
-        "ambiguous": _num(_get(m, "classifier", "ambiguous_share")),
-    }
+def metric_values(specs: list[MetricSpec], results: Callable[[MetricSpec], Any]) -> dict[str, float]:
+    """Flat column values (and ``<key>_std``) of each metric's result, NaN where absent."""
+    out: dict[str, float] = {}
+    for spec in specs:
+        result = results(spec)
+        for col in spec.columns:
+            if col.key in CORE_FIELDS or col.key in out:  # taken: the report notes it and leaves it out
+                continue
+            out[col.key] = _num(_get(result, *col.path))
+            if col.std_path:
+                out[f"{col.key}_std"] = _num(_get(result, *col.std_path))
+    return out
 
 
 def sampler_label(sampler: dict[str, Any]) -> str:
-    """'ddim', 'ddim eta=0.5', 'ddpm large' or 'ddpm small' (+ ' clip'): runs differing in these are different rows."""
+    """The label recorded by the sampler, else (older runs) 'ddim', 'ddim eta=0.5', 'ddpm large' (+ ' clip')."""
+    if isinstance(sampler.get("label"), str) and sampler["label"]:
+        return sampler["label"]
     name = str(sampler.get("name") or "?")
     label = name
     if name == "ddpm" and sampler.get("variance"):
@@ -56,44 +69,67 @@ def sampler_label(sampler: dict[str, Any]) -> str:
     return label
 
 
-def run_label(name: str, mode: Any, checkpoint: Any) -> str:
-    """'kbnet (tweedie)'; a run given ``--checkpoint`` adds the file's stem: 'kbnet (tweedie) [my-weights]'."""
-    label = name if mode is None else f"{name} ({mode})"
+def provider_label(provider: dict[str, Any]) -> str:
+    """The label recorded by the provider ('kbnet (tweedie)'), else (older runs) its name and mode;
+    a run given ``--checkpoint`` adds the file's stem: 'kbnet (tweedie) [my-weights]'."""
+    label = provider.get("label")
+    if not isinstance(label, str) or not label:
+        name = str(provider.get("name") or "?")
+        mode = _get(provider, "options", "mode") or _get(provider, "info", "mode")
+        label = name if mode is None else f"{name} ({mode})"
+    checkpoint = provider.get("checkpoint")
     if isinstance(checkpoint, str) and checkpoint:
         label += f" [{Path(checkpoint).stem}]"
     return label
 
 
-def run_row(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+def network_evaluations(sampler: dict[str, Any]) -> int | None:
+    """Network evaluations per image: recorded, else (older DDPM / DDIM runs: one per step) the steps."""
+    nfe = sampler.get("nfe")
+    if isinstance(nfe, int) and not isinstance(nfe, bool) and nfe > 0:
+        return nfe
+    if sampler.get("name") in ("ddpm", "ddim") and isinstance(sampler.get("steps"), int):
+        return int(sampler["steps"])
+    return None
+
+
+def ms_per_image(timing: Any) -> float:
+    """Sampling milliseconds per image: recorded, else derived from images/s."""
+    ms = _num(_get(timing, "ms_per_image"))
+    if math.isnan(ms):
+        rate = _num(_get(timing, "images_per_s"))
+        ms = 1000.0 / rate if rate > 0 else math.nan
+    return ms
+
+
+def run_row(record: dict[str, Any], run_dir: Path, registry: dict[str, MetricSpec],
+            builtins: dict[str, MetricSpec]) -> dict[str, Any]:
     """One DataFrame row from a parsed run.json."""
-    provider = record["provider"]
-    sampler = record["sampler"]
-    dataset = record["dataset"]
+    provider, sampler, dataset = record["provider"], record["sampler"], record["dataset"]
     if not isinstance(provider, dict) or not isinstance(sampler, dict) or not isinstance(dataset, dict):
         raise ValueError("provider, sampler and dataset must be objects")
-    name = str(provider.get("name") or "?")
-    mode = _get(provider, "options", "mode") or _get(provider, "info", "mode")
     m = record.get("metrics") or {}
+    if not isinstance(m, dict):
+        raise ValueError("metrics must be an object")
+    specs = record_specs(m, registry, builtins)
     row: dict[str, Any] = {
         "run_id": run_dir.name, "run_dir": str(run_dir), "created": str(record.get("created") or ""),
-        "provider": name, "mode": None if mode is None else str(mode),
-        "label": run_label(name, mode, provider.get("checkpoint")),
+        "provider": str(provider.get("name") or "?"), "label": provider_label(provider),
         "sampler": sampler_label(sampler), "steps": int(sampler.get("steps") or 0),
+        "nfe": network_evaluations(sampler),
         "dataset": str(dataset.get("id") or "?"), "dataset_hash": str(dataset.get("hash") or ""),
         "feature_sha256": str(_get(m, "feature_network_sha256") or "none"),
         "n": int(record.get("num_samples") or _get(m, "n") or 0),
         "images_per_s": _num(_get(record, "timing", "images_per_s")),
+        "ms_per_image": ms_per_image(record.get("timing")),
         "device": str(_get(record, "environment", "device_name") or _get(record, "environment", "device") or ""),
-        **metric_columns(m),
-        "d1_median": _num(_get(m, "nearest", "d1_median")),
-        "memorised": _num(_get(m, "nearest", "memorised_share")),
-        "heldout_d1_median": _num(_get(m, "nearest_heldout", "d1_median")),
-        "heldout_memorised": _num(_get(m, "nearest_heldout", "memorised_share")),
+        **metric_values(specs, lambda spec: m.get(spec.name)),
         "floor_n": _get(m, "floor", "n"),
         "has_grid": (run_dir / "grid.png").is_file(), "has_nearest": (run_dir / "nearest.png").is_file(),
+        "metric_specs": tuple(specs),
     }
-    floor = _get(m, "floor")
-    row["floor"] = metric_columns(floor) if isinstance(floor, dict) else None
+    has_floor = isinstance(m.get("floor"), dict)
+    row["floor"] = metric_values(specs, lambda spec: spec.floor_result(m)) if has_floor else None
     return row
 
 
@@ -102,6 +138,7 @@ def load_runs(results_dir: Path, warn: Callable[[str], None]) -> pd.DataFrame:
     rows = []
     if not results_dir.is_dir():
         return pd.DataFrame(rows)
+    registry, builtins = registered_specs(), builtin_specs()
     for path in sorted(results_dir.glob(f"*/{RUN_FILE}")):
         if path.parent.name.startswith((".", STAGING_PREFIX)):
             continue
@@ -109,7 +146,7 @@ def load_runs(results_dir: Path, warn: Callable[[str], None]) -> pd.DataFrame:
             record = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(record, dict):
                 raise ValueError("not a JSON object")
-            rows.append(run_row(record, path.parent))
+            rows.append(run_row(record, path.parent, registry, builtins))
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if isinstance(exc, KeyError):

@@ -1,4 +1,9 @@
-"""Comparison tables: one per (dataset, dataset hash, feature network), a row per configuration."""
+"""Comparison tables: one per (dataset, dataset hash, feature network), a row per configuration.
+
+The metric columns of a table are those its runs declared (:mod:`.columns`), newest declaration
+first; the cost columns come from the runner. Best values are marked per directed column, only
+between runs of equal N where the metric depends on N.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from .load import _num
+from .columns import COST_COLUMNS, MetricSpec, ReportColumn, builtins_first
+from .load import CORE_FIELDS, _num
 
-
-@dataclass(frozen=True)
-class Column:
-    """A metric column: its key, header, better direction ('min', 'max' or None) and format."""
-
-    key: str
-    header: str
-    better: str | None
-    digits: int
-    std_key: str | None = None
-
-    @property
-    def arrow(self) -> str:
-        return {"min": " ↓", "max": " ↑"}.get(self.better or "", "")
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("fid", "FID-proxy", "min", 2, "fid_std"),
-    Column("kid", "KID-proxy ×1000", "min", 2, "kid_std"),
-    Column("precision", "precision", "max", 3),
-    Column("recall", "recall", "max", 3),
-    Column("density", "density (1 = real)", None, 3),
-    Column("coverage", "coverage", "max", 3),
-    Column("entropy_bits", "class entropy (bits)", "max", 3),
-    Column("confidence", "confidence", "max", 3),
-    Column("ambiguous", "ambiguous", "min", 3),
-    Column("d1_median", "NN distance", None, 3),
-    Column("memorised", "memorised", "min", 3),
-    Column("images_per_s", "images/s", "max", 1),
-)
-SCALE = {"kid": 1000.0, "kid_std": 1000.0}
 KEY = ("label", "sampler", "steps")
 
 
@@ -52,6 +27,8 @@ class Table:
     dataset_hash: str
     feature_sha256: str
     rows: pd.DataFrame  # runs first, then floor rows; column "kind" is "run" or "floor"
+    specs: list[MetricSpec] = field(default_factory=list)
+    columns: list[ReportColumn] = field(default_factory=list)  # every column, shown or not
     best: dict[str, set[int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -60,35 +37,70 @@ class Table:
         feat = "no metrics" if self.feature_sha256 == "none" else f"feature network {self.feature_sha256[:12]}"
         return f"{self.dataset} (data {self.dataset_hash[:12]}, {feat})"
 
+    @property
+    def shown(self) -> list[ReportColumn]:
+        """The columns of the markdown and HTML tables, in order."""
+        return [c for c in self.columns if c.shown]
+
+    @property
+    def headline(self) -> list[ReportColumn]:
+        """The columns plotted against the number of network evaluations."""
+        return [c for c in self.columns if c.headline and c.shown]
+
     def runs(self) -> pd.DataFrame:
         return self.rows[self.rows["kind"] == "run"]
 
+    def floors(self) -> pd.DataFrame:
+        return self.rows[self.rows["kind"] == "floor"]
 
-def _floor_rows(kept: pd.DataFrame) -> list[dict[str, Any]]:
+
+def table_specs(runs: pd.DataFrame) -> list[MetricSpec]:
+    """Every metric the runs hold, once, the newest run's declaration of a name winning: the builtin
+    metrics first in their order, then the others as they first appear from the newest run back."""
+    specs: dict[str, MetricSpec] = {}
+    for run_specs in runs.sort_values(["created", "run_id"], ascending=False)["metric_specs"]:
+        for spec in run_specs:
+            specs.setdefault(spec.name, spec)
+    return builtins_first(list(specs.values()))
+
+
+def table_columns(specs: list[MetricSpec]) -> tuple[list[ReportColumn], list[str]]:
+    """The metric columns then the cost columns; a key that clashes is dropped with a note."""
+    columns: list[ReportColumn] = []
+    taken: dict[str, str] = {}
+    notes = []
+    for spec in specs:
+        for col in spec.columns:
+            if col.key in CORE_FIELDS or col.key in taken:
+                owner = taken.get(col.key, "the report")
+                notes.append(f"column {col.key!r} of metric {spec.name!r} is not shown: its key is taken by {owner}")
+                continue
+            taken[col.key] = f"metric {spec.name!r}"
+            columns.append(ReportColumn.of_metric(spec, col))
+    return columns + list(COST_COLUMNS), notes
+
+
+def _floor_rows(kept: pd.DataFrame, columns: list[ReportColumn]) -> list[dict[str, Any]]:
     rows = []
     with_floor = kept[kept["floor"].notna()]
     for n, group in with_floor.groupby("floor_n", sort=True):
         newest = group.sort_values("created").iloc[-1]
+        values = {c.key: newest["floor"].get(c.key, math.nan) for c in columns if c.metric is not None}
+        values.update({c.std_key: newest["floor"].get(c.std_key, math.nan) for c in columns if c.std_key})
         rows.append({"kind": "floor", "label": f"real digits (floor, N={int(n)})", "sampler": "", "steps": None,
-                     "n": int(n), "runs": None, "run_id": "", "run_dir": "", "created": newest["created"],
-                     **newest["floor"], "images_per_s": math.nan,
-                     "d1_median": newest["heldout_d1_median"], "memorised": newest["heldout_memorised"],
-                     "has_grid": False, "has_nearest": False})
+                     "nfe": None, "n": int(n), "runs": None, "run_id": "", "run_dir": "",
+                     "created": newest["created"], **values, "has_grid": False, "has_nearest": False})
     return rows
 
 
-# Set metrics whose value depends on N (bias of FID, ball radii of PRDC): compared only at equal N.
-PER_N = {"fid", "kid", "precision", "recall", "density", "coverage"}
-
-
-def _best(runs: pd.DataFrame) -> dict[str, set[int]]:
+def _best(runs: pd.DataFrame, columns: list[ReportColumn]) -> dict[str, set[int]]:
     """Row indices holding the best value of each directed column (ties all marked; nothing is
     marked where fewer than two runs compete or all are equal)."""
     best: dict[str, set[int]] = {}
-    for col in COLUMNS:
-        if col.better is None or col.key not in runs:
+    for col in columns:
+        if col.better is None or not col.shown or col.key not in runs:
             continue
-        groups = runs.groupby("n") if col.key in PER_N else [(None, runs)]
+        groups = runs.groupby("n") if col.per_n else [(None, runs)]
         for _, group in groups:
             values = group[col.key].astype(float)
             if values.notna().sum() < 2 or values.min() == values.max():
@@ -115,25 +127,29 @@ def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str 
         kept["runs"] = [int(counts[tuple(r[k] for k in KEY)]) for _, r in kept.iterrows()]
         kept["kind"] = "run"
         kept = kept.sort_values(list(KEY))
+        specs = table_specs(kept)
+        columns, clash_notes = table_columns(specs)
+        for col in columns:  # a run without some metric shows "–" there
+            if col.key not in kept:
+                kept[col.key] = math.nan
         notes = [f"{r.label} {r.sampler} {r.steps} steps: newest of {r.runs} runs shown ({r.run_id})"
                  for r in kept.itertuples() if r.runs > 1]
-        rows = pd.concat([kept, pd.DataFrame(_floor_rows(kept))], ignore_index=True) \
-            if kept["floor"].notna().any() else kept.reset_index(drop=True)
-        table = Table(str(ds), str(ds_hash), str(feat), rows, notes=notes)
-        table.best = _best(table.runs())
+        floors = _floor_rows(kept, columns)
+        rows = pd.concat([kept, pd.DataFrame(floors)], ignore_index=True) if floors else kept.reset_index(drop=True)
+        table = Table(str(ds), str(ds_hash), str(feat), rows, specs, columns, notes=notes + clash_notes)
+        table.best = _best(table.runs(), columns)
         tables.append(table)
     return tables
 
 
-def cell_value(row: pd.Series, col: Column) -> tuple[float, float]:
+def cell_value(row: pd.Series, col: ReportColumn) -> tuple[float, float]:
     """(value, std) of a cell in display units (NaN where absent)."""
-    scale = SCALE.get(col.key, 1.0)
-    value = _num(row.get(col.key)) * scale
-    std = _num(row.get(col.std_key)) * scale if col.std_key else math.nan
+    value = _num(row.get(col.key)) * col.scale
+    std = _num(row.get(col.std_key)) * col.scale if col.std_key else math.nan
     return value, std
 
 
-def format_cell(row: pd.Series, col: Column) -> str:
+def format_cell(row: pd.Series, col: ReportColumn) -> str:
     value, std = cell_value(row, col)
     if math.isnan(value):
         return "–"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -19,8 +17,8 @@ import torch.nn.functional as F  # noqa: N812
 
 from ...datasets.base import ImageDataset
 from ...errors import DenoisebenchError
+from ...fileio import atomic_path, sha256_file, write_text_atomic
 from .model import FEATURE_DIM, DigitClassifier, to_input
-from ...fileio import sha256_file
 
 
 @dataclass(frozen=True)
@@ -98,26 +96,12 @@ def train_classifier(dataset: ImageDataset, config: TrainConfig,
 
 
 
-
-def _atomic_write_bytes(path: Path, write: Callable[[str], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_classifier(model: DigitClassifier, output: Path, dataset: ImageDataset, config: TrainConfig,
                     heldout_accuracy: float, train_s: float) -> dict[str, object]:
     """Write the safetensors weights and the JSON manifest beside them; returns the manifest."""
     from safetensors.torch import save_file
 
     from ... import __version__
-    from ...runs.records import write_json_atomic
 
     output.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
@@ -125,7 +109,8 @@ def save_classifier(model: DigitClassifier, output: Path, dataset: ImageDataset,
     meta = {"denoisebench": json.dumps({"format": "denoisebench-classifier", "config": asdict(config),
                                         "dataset_id": dataset.id, "dataset_hash": dataset.content_hash},
                                        sort_keys=True)}
-    _atomic_write_bytes(output, lambda tmp: save_file(state, tmp, metadata=meta))
+    with atomic_path(output) as tmp:
+        save_file(state, str(tmp), metadata=meta)
     manifest: dict[str, object] = {
         "name": output.stem,
         "file": output.name,
@@ -145,7 +130,7 @@ def save_classifier(model: DigitClassifier, output: Path, dataset: ImageDataset,
         "denoisebench": __version__,
         "command": sys.argv[:],
     }
-    write_json_atomic(manifest_path(output), manifest)
+    write_text_atomic(manifest_path(output), json.dumps(manifest, indent=2, default=str) + "\n")
     return manifest
 
 
