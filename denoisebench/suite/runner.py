@@ -1,0 +1,102 @@
+"""Fill a suite: run every cell the results dir does not hold complete, through the run runner.
+
+Each cell is an ordinary ``denoisebench run`` (:func:`denoisebench.runs.runner.prepare` and
+``execute``) whose record carries the cell key, so a run dir appears complete or not at all;
+Ctrl-C loses at most the cell in progress, and running the suite again resumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cells import Cell, expand
+from .progress import SuiteProgress, format_seconds
+from .spec import SuiteSpec
+from .status import COMPLETE, CellStatus, StoredRun, cell_states, estimated_seconds, scan_results
+
+DEFAULT_RESULTS_DIR = Path("results")
+
+
+@dataclass(frozen=True)
+class SuitePlan:
+    """A suite's cells with their states against a results dir."""
+
+    suite: SuiteSpec
+    results_dir: Path
+    statuses: list[CellStatus]
+    runs: list[StoredRun]
+    warnings: list[str]
+
+    @property
+    def pending(self) -> list[Cell]:
+        return [s.cell for s in self.statuses if s.state != COMPLETE]
+
+    @property
+    def complete(self) -> int:
+        return sum(s.state == COMPLETE for s in self.statuses)
+
+    def estimate(self, cell: Cell) -> float | None:
+        return estimated_seconds(cell, self.runs)
+
+
+def results_dir_for(suite: SuiteSpec, override: Path | None = None) -> Path:
+    """``--results-dir``, else the suite's ``results_dir``, else ./results."""
+    return override or suite.results_dir or DEFAULT_RESULTS_DIR
+
+
+def plan_suite(suite: SuiteSpec, results_dir: Path | None = None, check_device: bool = True) -> SuitePlan:
+    """Validate the suite against the plugins and find which cells are complete."""
+    cells = expand(suite, check_device=check_device)
+    directory = results_dir_for(suite, results_dir)
+    runs, warnings = scan_results(directory)
+    return SuitePlan(suite, directory, cell_states(cells, runs), runs, warnings)
+
+
+def dry_run_table(plan: SuitePlan) -> str:
+    """The cells with their state and estimated sampling cost, as a fixed-width text table."""
+    header = ("state", "entry", "sampler", "steps", "seed", "N", "NFE", "est. cost", "run dir / reason")
+    rows = []
+    total, unknown = 0.0, 0
+    for status in plan.statuses:
+        c = status.cell
+        cost = "-"
+        if status.state != COMPLETE:
+            seconds = plan.estimate(c)
+            cost = format_seconds(seconds) if seconds is not None else "unknown"
+            total += seconds or 0.0
+            unknown += seconds is None
+        detail = status.run_dir.name if status.state == COMPLETE and status.run_dir else status.reason
+        if status.reason and status.run_dir:
+            detail = f"{status.run_dir.name}: {status.reason}"
+        state = "to run" if status.state != COMPLETE else "complete"
+        if status.state == "incomplete":
+            state = "re-run"
+        rows.append((state, c.entry, c.sampler_label, str(c.steps), str(c.seed), str(c.num_samples), str(c.nfe),
+                     cost, detail))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    pending = len(plan.pending)
+    summary = (f"suite {plan.suite.name}: {len(plan.statuses)} cells, {plan.complete} complete, {pending} to run"
+               f" in {plan.results_dir}; estimated sampling cost {format_seconds(total)}")
+    if unknown:
+        summary += f" plus {unknown} cell(s) of unknown cost (no earlier run of their provider)"
+    return "\n".join([summary, *lines])
+
+
+def run_plan(plan: SuitePlan, progress: SuiteProgress) -> list[Path]:
+    """Run the pending cells in order; returns their run dirs. Ctrl-C propagates after the cell's
+    staging dir is removed by the run runner; the cells finished before it stay complete."""
+    from ..runs.runner import execute, prepare
+
+    written = []
+    for cell in plan.pending:
+        progress.start_cell(cell)
+        prepared = prepare(cell.run_config(plan.results_dir, plan.suite.name))
+        run_dir = execute(prepared, on_step=progress.advance, log=progress.message)
+        written.append(run_dir)
+        progress.finish_cell(run_dir)
+    progress.close()
+    return written
