@@ -13,10 +13,17 @@ from ..schedule import NoiseSchedule
 from .base import EpsModel, Sampler, StepOutput
 from .ddim import DDIMSampler
 from .ddpm import VARIANCES, DDPMSampler
+from .dpmpp_2m import DPMPP2MSampler
+from .dpmpp_2m_sde import DPMPP2MSDESampler
+from .euler import EulerSampler
+from .heun import HeunSampler
+from .sigma_space import SigmaSpaceSampler
 from .spacing import SPACINGS, timestep_sequence
+from .unipc import UniPCSampler
 
 #: Registered by the builtin plugin, in this order.
-BUILTIN_SAMPLERS: tuple[type[Sampler], ...] = (DDPMSampler, DDIMSampler)
+BUILTIN_SAMPLERS: tuple[type[Sampler], ...] = (DDPMSampler, DDIMSampler, EulerSampler, HeunSampler, DPMPP2MSampler,
+                                               DPMPP2MSDESampler, UniPCSampler)
 
 
 def make_sampler(name: str, schedule: NoiseSchedule, steps: int, options: Mapping[str, str] | None = None,
@@ -28,5 +35,6 @@ def make_sampler(name: str, schedule: NoiseSchedule, steps: int, options: Mappin
     return cls(schedule, steps, options, **values)
 
 
-__all__ = ["BUILTIN_SAMPLERS", "DDIMSampler", "DDPMSampler", "EpsModel", "SPACINGS", "Sampler", "StepOutput", "VARIANCES",
-           "make_sampler", "timestep_sequence"]
+__all__ = ["BUILTIN_SAMPLERS", "DDIMSampler", "DDPMSampler", "DPMPP2MSDESampler", "DPMPP2MSampler", "EpsModel",
+           "EulerSampler", "HeunSampler", "SPACINGS", "Sampler", "SigmaSpaceSampler", "StepOutput", "UniPCSampler",
+           "VARIANCES", "make_sampler", "timestep_sequence"]

@@ -26,24 +26,29 @@ KARRAS_RHO = 7.0
 
 
 def strictly_decreasing(ts: list[int], T: int) -> list[int]:  # noqa: N803
-    """The nearest strictly decreasing sequence within [1, T] (moves duplicates down, then up)."""
-    out = [min(max(int(t), 1), T) for t in ts]
-    for i in range(1, len(out)):
-        out[i] = min(out[i], out[i - 1] - 1)
+    """The nearest strictly decreasing sequence within [1, T] (moves duplicates down, then up).
+
+    With u_i = t_i + i, "t_i <= t_{i-1} - 1" is "u_i <= u_{i-1}": the downward pass is a running
+    minimum of u and the upward pass (from the end, t_S >= 1) a running maximum.
+    """
+    out = np.clip(np.asarray(ts, dtype=np.int64), 1, T)
+    idx = np.arange(len(out))
+    out = np.minimum.accumulate(out + idx) - idx
     out[-1] = max(out[-1], 1)
-    for i in range(len(out) - 2, -1, -1):
-        out[i] = max(out[i], out[i + 1] + 1)
-    return out
+    out = np.maximum.accumulate((out + idx)[::-1])[::-1] - idx
+    return [int(t) for t in out]
 
 
-def _log_sigmas(schedule: NoiseSchedule) -> np.ndarray:
+def log_sigma_table(schedule: NoiseSchedule) -> np.ndarray:
     """log sigma_t for t = 1..T (increasing)."""
     return np.log(schedule.sigma(torch.arange(1, schedule.T + 1)).numpy())
 
 
-def _nearest_t(schedule: NoiseSchedule, log_sigmas: np.ndarray) -> list[int]:
-    """The t in 1..T whose log sigma_t is nearest to each target log sigma."""
-    table = _log_sigmas(schedule)
+def nearest_timesteps(schedule: NoiseSchedule, log_sigmas: np.ndarray, table: np.ndarray | None = None) -> list[int]:
+    """The t in 1..T whose log sigma_t is nearest to each target log sigma (ties go to the smaller t);
+    ``table`` is :func:`log_sigma_table` when the caller has it."""
+    table = log_sigma_table(schedule) if table is None else table
+    log_sigmas = np.atleast_1d(np.asarray(log_sigmas, dtype=np.float64))
     hi = np.clip(np.searchsorted(table, log_sigmas), 1, len(table) - 1)
     lo = hi - 1
     pick = np.where(np.abs(table[lo] - log_sigmas) <= np.abs(table[hi] - log_sigmas), lo, hi)
@@ -65,7 +70,7 @@ def timestep_sequence(schedule: NoiseSchedule | int, steps: int, spacing: str = 
         return strictly_decreasing([int(v) for v in np.round(T - np.arange(steps) * T / steps)], T)
     if isinstance(schedule, int):
         raise DenoisebenchError(f"spacing {spacing!r} needs the noise schedule, not only T")
-    table = _log_sigmas(schedule)
+    table = log_sigma_table(schedule)
     lo, hi = float(table[0]), float(table[-1])
     k = np.linspace(0.0, 1.0, steps)
     if spacing == "karras":
@@ -74,6 +79,6 @@ def timestep_sequence(schedule: NoiseSchedule | int, steps: int, spacing: str = 
         log_sigmas = KARRAS_RHO * np.log(s_max ** inv + k * (s_min ** inv - s_max ** inv))
     else:  # logsnr: uniform in log sigma, i.e. in log-SNR = -2 log sigma
         log_sigmas = hi + k * (lo - hi)
-    ts = _nearest_t(schedule, log_sigmas)
+    ts = nearest_timesteps(schedule, log_sigmas, table)
     ts[0], ts[-1] = T, 1
     return strictly_decreasing(ts, T)
