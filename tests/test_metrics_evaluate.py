@@ -125,3 +125,14 @@ def test_corrupt_cache_files_are_recomputed(small: ImageDataset, tmp_path: Path,
         p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])  # truncate every cache file
     again = evaluate(small.heldout_images[:20], small, seed=0, n_bootstrap=5, kid_subsets_n=5)
     assert again["fid"] == first["fid"] and again["floor"] == first["floor"]
+
+
+def test_saved_classifier_is_pinned_and_written_atomically(tiny_dataset: ImageDataset, tmp_path: Path) -> None:
+    from denoisebench.metrics.features import DigitClassifier
+    from denoisebench.metrics.features.train import TrainConfig, save_classifier
+
+    out = tmp_path / "weights" / "clf.safetensors"
+    manifest = save_classifier(DigitClassifier(), out, tiny_dataset, TrainConfig(), heldout_accuracy=0.5, train_s=1.0)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["clf.json", "clf.safetensors"]  # no temp files left
+    assert json.loads(out.with_suffix(".json").read_text()) == manifest
+    assert load_feature_network(out).sha256 == manifest["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
