@@ -68,7 +68,8 @@ def test_cell_identity_ignores_labels_batch_and_device_but_not_configuration() -
 
 
 def test_find_line_follows_tables_and_subtables() -> None:
-    text = "[suite]\nseeds = [1]\n\n[[entry]]\nprovider = 'a'\n\n[[entry]]\nprovider = 'b'\n[entry.options]\nmode = 'x'\n"
+    text = ("[suite]\nseeds = [1]\n\n[[entry]]\nprovider = 'a'\n\n"
+            "[[entry]]\nprovider = 'b'\n[entry.options]\nmode = 'x'\n")
     assert find_line(text, "suite", None, "seeds") == 2
     assert find_line(text, "entry", 0, "provider") == 5
     assert find_line(text, "entry", 1, "provider") == 8

@@ -1,0 +1,67 @@
+"""``denoisebench compare [RESULTS_DIR | SUITE.toml]``: paired differences with intervals and verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import cli
+
+
+@cli.command("compare")
+@click.argument("target", metavar="[RESULTS_DIR | SUITE.toml]", required=False, type=click.Path(path_type=Path),
+                default=Path("results"))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "csv", "json"]), default="markdown",
+              show_default=True)
+@click.option("--output", "-O", type=click.Path(path_type=Path), default=None, help="Write here instead of stdout.")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=None,
+              help="With a suite: where its runs are (default: the suite's results_dir, else ./results).")
+@click.option("--metric", "-m", "metrics", multiple=True, type=click.Choice(["fid", "kid", "entropy", "memorised"]),
+              help="Metrics to decide on, repeatable (default: all).")
+@click.option("--bootstrap", "n_bootstrap", type=click.IntRange(min=100), default=1000, show_default=True,
+              help="Bootstrap replicates.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap resampling.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder with the dataset's files (for 'mnist').")
+def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Path | None, metrics: tuple[str, ...],
+                    n_bootstrap: int, seed: int, data_dir: Path | None) -> None:
+    """Compare every pair of entries run on the same dataset, sampler, steps and N, paired by seed and
+    sample index: the difference of each metric, its 95% interval, a verdict and rank groups."""
+    from ..compare import SampleSource, compare_runs, render, runs_in, runs_of_plan
+    from ..errors import DenoisebenchError
+    from ..fileio import write_text_atomic
+
+    def note(message: str) -> None:
+        click.echo(f"compare: {message}", err=True)
+
+    def warn(message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    order = None
+    if target.is_file() or target.suffix == ".toml":
+        from ..suite import load_suite, plan_suite
+
+        plan = plan_suite(load_suite(target), results_dir, check_device=False)
+        for w in plan.warnings:
+            warn(w)
+        missing = len(plan.statuses) - plan.complete
+        if missing:
+            warn(f"{missing} of {len(plan.statuses)} cells of suite {plan.suite.name} are not complete in "
+                 f"{plan.results_dir} (run 'denoisebench bench {target}'); comparing the complete ones")
+        refs, order = runs_of_plan(plan), [e.label for e in plan.suite.entries]
+    else:
+        if results_dir is not None:
+            raise DenoisebenchError("--results-dir is for a suite; pass the results dir itself as the argument")
+        if not target.is_dir():
+            raise DenoisebenchError(f"{target} is neither a results dir nor a suite file: pass one")
+        refs = runs_in(target, warn)
+    comparison = compare_runs(refs, SampleSource(memorisation=not metrics or "memorised" in metrics,
+                                                 data_dir=data_dir),
+                              list(metrics) or None, n_bootstrap, seed, order, progress=note, warn=warn)
+    text = render(comparison, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_text_atomic(output, text)
+        click.echo(str(output))

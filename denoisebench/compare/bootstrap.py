@@ -1,0 +1,155 @@
+"""The paired bootstrap: every metric of every (entry, seed) on the same resamples.
+
+Sample i of two entries at the same seed starts from the same noise, so their sample sets are
+paired row by row. One bootstrap replicate b draws, for each seed, one set of N sample indices
+(with replacement) that every entry at that seed uses, and one resample of the held-out reference
+set that every entry and seed uses. A metric's replicate for (entry, seed, b) is the metric of the
+resampled rows; the difference of two entries' replicates is then a draw of their paired difference.
+
+The resamples of seed s depend only on (bootstrap seed, s), so an entry's replicates do not change
+when other entries or seeds are added. Values on the full sets use the project's metric functions
+(pytorch-fid's sqrtm for the FID-proxy, the unbiased KID-proxy on the whole sets); replicates use
+the same formulas (eigh for the matrix square root; kernel sums weighted by resample counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..metrics.classifier_view import entropy_bits
+from ..metrics.frechet import fid, frechet_distance_eigh, gaussian_stats
+from ..metrics.kid import kid, polynomial_kernel
+from .samples import SampleSet
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric a comparison can decide on."""
+
+    key: str
+    title: str
+    lower_is_better: bool
+    fmt: str
+
+
+METRICS: dict[str, MetricSpec] = {
+    "fid": MetricSpec("fid", "FID-proxy", True, "{:.3f}"),
+    "kid": MetricSpec("kid", "KID-proxy", True, "{:.5f}"),
+    "entropy": MetricSpec("entropy", "class entropy (bits)", False, "{:.4f}"),
+    "memorised": MetricSpec("memorised", "memorised share", True, "{:.4f}"),
+}
+
+
+@dataclass(frozen=True)
+class ResamplePlan:
+    """Bootstrap indices: ``reference`` (B x M) shared by all, ``samples[seed]`` (B x N) per seed."""
+
+    reference: np.ndarray
+    samples: dict[int, np.ndarray]
+
+    @property
+    def n_bootstrap(self) -> int:
+        return int(self.reference.shape[0])
+
+
+def make_plan(seeds: list[int], n: int, m: int, n_bootstrap: int, seed: int = 0) -> ResamplePlan:
+    """Resample indices for ``seeds`` (N samples each) and a reference set of M."""
+    ref = np.random.default_rng([seed, 2**31]).integers(0, m, (n_bootstrap, m))
+    samples = {s: np.random.default_rng([seed, s]).integers(0, n, (n_bootstrap, n)) for s in seeds}
+    return ResamplePlan(ref, samples)
+
+
+def counts(indices: np.ndarray, size: int) -> np.ndarray:
+    """B x size float counts of each index in each row of B x K ``indices``."""
+    b = indices.shape[0]
+    flat = (indices + size * np.arange(b)[:, None]).ravel()
+    return np.bincount(flat, minlength=b * size).reshape(b, size).astype(np.float64)
+
+
+def _unbiased_pair_sums(kernel: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per row of counts ``w``: the sum of kernel values over pairs of distinct positions."""
+    return ((w @ kernel) * w).sum(axis=1) - w @ np.diag(kernel)
+
+
+class ReferenceReplicates:
+    """The reference set's side of each replicate, computed once and shared by every entry."""
+
+    def __init__(self, reference: np.ndarray, plan: ResamplePlan, metrics: list[str]) -> None:
+        self.reference = np.asarray(reference, np.float64)
+        self.plan = plan
+        m = len(self.reference)
+        self.stats = [gaussian_stats(self.reference[idx]) for idx in plan.reference] if "fid" in metrics else []
+        self.v = counts(plan.reference, m) if "kid" in metrics else None
+        if self.v is not None:
+            self.kid_rr = _unbiased_pair_sums(polynomial_kernel(self.reference, self.reference), self.v) / (m * (m - 1))
+
+
+def metric_value(sample: SampleSet, reference: np.ndarray, metric: str) -> float:
+    """The metric of the whole sample set."""
+    if metric == "fid":
+        return fid(sample.features, reference)
+    if metric == "kid":
+        return kid(sample.features, reference)
+    if metric == "entropy":
+        return entropy_bits(np.bincount(sample.classes, minlength=10))
+    if metric == "memorised":
+        if sample.memorised is None:
+            raise ValueError("memorisation was not computed for this sample set")
+        return float(np.mean(sample.memorised))
+    raise KeyError(metric)
+
+
+def metric_replicates(sample: SampleSet, ref: ReferenceReplicates, indices: np.ndarray, metric: str) -> np.ndarray:
+    """The metric on each of the B resamples ``indices`` (B x N) of ``sample``."""
+    n = len(sample)
+    if metric == "fid":
+        return np.array([frechet_distance_eigh(*ref_stats, *gaussian_stats(sample.features[idx]))
+                         for ref_stats, idx in zip(ref.stats, indices)])
+    w = counts(indices, n)
+    if metric == "kid":
+        assert ref.v is not None
+        x = np.asarray(sample.features, np.float64)
+        m = len(ref.reference)
+        xx = _unbiased_pair_sums(polynomial_kernel(x, x), w) / (n * (n - 1))
+        xr = ((w @ polynomial_kernel(x, ref.reference)) * ref.v).sum(axis=1) / (n * m)
+        return xx + ref.kid_rr - 2 * xr
+    if metric == "entropy":
+        hist = w @ np.eye(max(10, int(sample.classes.max()) + 1))[sample.classes]
+        return np.array([entropy_bits(h) for h in hist])
+    if metric == "memorised":
+        if sample.memorised is None:
+            raise ValueError("memorisation was not computed for this sample set")
+        return w @ sample.memorised.astype(np.float64) / n
+    raise KeyError(metric)
+
+
+@dataclass(frozen=True)
+class EntryMetrics:
+    """One (entry, seed)'s metric on the full set and on each replicate."""
+
+    value: float
+    replicates: np.ndarray
+
+
+def bootstrap_entries(sets: dict[tuple[str, int], SampleSet], reference: np.ndarray, metrics: list[str],
+                      n_bootstrap: int = 1000, seed: int = 0,
+                      progress: Callable[[str], None] | None = None) -> dict[tuple[str, int, str], EntryMetrics]:
+    """Values and replicates of every metric for every (entry, seed) of one setting (all the same N)."""
+    sizes = {len(s) for s in sets.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"sample sets of one setting must have the same N, got {sorted(sizes)}")
+    plan = make_plan(sorted({s for _e, s in sets}), sizes.pop(), len(reference), n_bootstrap, seed)
+    ref = ReferenceReplicates(reference, plan, metrics)
+    out = {}
+    for k, ((entry, s), sample) in enumerate(sorted(sets.items())):
+        if progress is not None:
+            progress(f"bootstrap {k + 1}/{len(sets)}: {entry}, seed {s}")
+        for metric in metrics:
+            if metric == "memorised" and sample.memorised is None:
+                continue
+            out[(entry, s, metric)] = EntryMetrics(metric_value(sample, reference, metric),
+                                                   metric_replicates(sample, ref, plan.samples[s], metric))
+    return out

@@ -1,0 +1,92 @@
+"""``compare_runs``: from run dirs to paired verdicts and rank groups, setting by setting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .bootstrap import METRICS, EntryMetrics, bootstrap_entries
+from .collect import RunRef, Setting, group_runs
+from .paired import PairResult, Standing, compare_pairs, standings
+from .samples import SampleSource, load_all
+
+
+@dataclass(frozen=True)
+class SettingResult:
+    """All comparisons of one setting."""
+
+    setting: Setting
+    entries: list[str]
+    seeds: dict[str, tuple[int, ...]]
+    pairs: list[PairResult]
+    standings: dict[str, list[Standing]]
+    ms_per_image: dict[str, float | None] = field(default_factory=dict)  # sampling cost, mean over seeds
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every setting with at least two entries."""
+
+    settings: list[SettingResult]
+    metrics: list[str]
+    n_bootstrap: int
+
+    @property
+    def pairs(self) -> list[PairResult]:
+        return [p for s in self.settings for p in s.pairs]
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
+
+
+def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | None = None,
+                 n_bootstrap: int = 1000, seed: int = 0, order: list[str] | None = None,
+                 progress: Callable[[str], None] | None = None,
+                 warn: Callable[[str], None] | None = None) -> Comparison:
+    """Paired comparisons of every pair of entries that share a setting and at least one seed.
+
+    ``order`` fixes the entry order (a suite's); other entries follow alphabetically.
+    """
+    metrics = list(metrics or METRICS)
+    if not source.memorisation and "memorised" in metrics:
+        metrics.remove("memorised")
+    warn = warn or (lambda _msg: None)
+    groups = group_runs(refs)
+    wanted = [ref for by_entry in groups.values() if len(by_entry) > 1
+              for by_seed in by_entry.values() for ref in by_seed.values()]
+    if progress is not None:
+        progress(f"features of {len(wanted)} runs")
+    loaded = load_all(wanted, source, warn)
+    results = []
+    for setting in sorted(groups):
+        by_entry = {e: {s: r for s, r in seeds.items() if r.run_dir in loaded}
+                    for e, seeds in groups[setting].items()}
+        by_entry = {e: seeds for e, seeds in by_entry.items() if seeds}
+        if len(by_entry) < 2:
+            continue
+        rank = {e: i for i, e in enumerate(order or [])}
+        entries = sorted(by_entry, key=lambda e: (rank.get(e, len(rank)), e))
+        sets = {(e, s): loaded[r.run_dir] for e, seeds in by_entry.items() for s, r in seeds.items()}
+        if progress is not None:
+            progress(f"{setting.title()}: {len(entries)} entries, {len(sets)} runs")
+        boot = bootstrap_entries(sets, source.reference(setting), metrics, n_bootstrap, seed, progress)
+        pairs: list[PairResult] = []
+        ranked: dict[str, list[Standing]] = {}
+        for metric in metrics:
+            per_seed: dict[str, dict[int, EntryMetrics]] = {}
+            for (e, s, m), value in boot.items():
+                if m == metric:
+                    per_seed.setdefault(e, {})[s] = value
+            if len(per_seed) < 2:
+                continue
+            metric_pairs = compare_pairs(setting, metric, per_seed, entries)
+            pairs += metric_pairs
+            ranked[metric] = standings(metric, per_seed, metric_pairs)
+        results.append(SettingResult(setting, entries, {e: tuple(sorted(by_entry[e])) for e in entries}, pairs,
+                                     ranked, {e: _mean_or_none([r.ms_per_image for r in by_entry[e].values()])
+                                              for e in entries}))
+    return Comparison(results, metrics, n_bootstrap)

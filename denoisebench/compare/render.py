@@ -1,0 +1,152 @@
+"""A comparison as markdown, a single static HTML page, CSV or JSON.
+
+JSON and CSV hold one record per (pair, metric, setting) with the keys ``a``, ``b``, ``metric``,
+``diff`` (a - b), ``ci_low``, ``ci_high``, ``verdict``, the setting, ``seeds`` and ``n_bootstrap``.
+Markdown and HTML add each setting's ranking: an entry's rank is 1 + the number of entries that
+beat it, and it is listed with the entries it cannot be separated from.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+
+from .bootstrap import METRICS
+from .engine import Comparison, SettingResult
+from .paired import PairResult, Standing
+
+FORMATS = ("markdown", "html", "csv", "json")
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    return "–" if value is None else METRICS[metric].fmt.format(value)
+
+
+def _interval(p: PairResult) -> str:
+    return f"[{_fmt(p.metric, p.ci_low)}, {_fmt(p.metric, p.ci_high)}]"
+
+
+def _direction(metric: str) -> str:
+    return "lower is better" if METRICS[metric].lower_is_better else "higher is better"
+
+
+def _seeds_line(result: SettingResult) -> str:
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for entry in result.entries:
+        groups.setdefault(result.seeds[entry], []).append(entry)
+    return "; ".join(f"{', '.join(entries)}: {', '.join(map(str, seeds))}" for seeds, entries in groups.items())
+
+
+def _cost(result: SettingResult, entry: str) -> str:
+    ms = result.ms_per_image.get(entry)
+    return "–" if ms is None else f"{ms:.2f}"
+
+
+def _standing_cells(result: SettingResult, metric: str, row: Standing) -> list[str]:
+    return [str(row.rank), row.entry, _fmt(metric, row.value), _fmt(metric, row.spread),
+            ", ".join(row.tied_with) or "–", _cost(result, row.entry)]
+
+
+STANDING_HEADER = ["rank", "entry", "mean over seeds", "seed sd", "tied with", "ms / image"]
+PAIR_HEADER = ["a", "b", "a − b", "95% interval", "verdict", "seeds"]
+
+
+def _pair_cells(p: PairResult) -> list[str]:
+    return [p.a, p.b, _fmt(p.metric, p.diff), _interval(p), p.verdict, " ".join(map(str, p.seeds))]
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    esc = [[c.replace("|", "\\|") for c in r] for r in rows]
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in esc)]
+
+
+def to_markdown(comparison: Comparison) -> str:
+    lines = ["# Paired comparisons", "",
+             f"Paired bootstrap over sample indices within each seed ({comparison.n_bootstrap} replicates), "
+             "the held-out reference resampled once per replicate, seeds averaged; 95% percentile intervals. "
+             "`tied`: the interval contains 0. Rank = 1 + the number of entries that beat it."]
+    if not comparison.settings:
+        lines += ["", "No setting has two entries with samples to compare."]
+    for result in comparison.settings:
+        lines += ["", f"## {result.setting.title()}", "", f"Seeds: {_seeds_line(result)}."]
+        for metric, rows in result.standings.items():
+            pairs = [p for p in result.pairs if p.metric == metric]
+            lines += ["", f"### {METRICS[metric].title} ({_direction(metric)})", ""]
+            lines += _md_table(STANDING_HEADER, [_standing_cells(result, metric, r) for r in rows])
+            lines += [""] + _md_table(PAIR_HEADER, [_pair_cells(p) for p in pairs])
+    return "\n".join(lines) + "\n"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{padding:.25em .7em;border-bottom:1px solid #ddd;text-align:left}
+th{background:#f3f3f3}.num{text-align:right;font-variant-numeric:tabular-nums}
+.tied{color:#666}.win{color:#0a6b2d;font-weight:600}.g0{background:#eef5ff}.g1{background:#fff}
+h2{margin-top:2em;border-bottom:2px solid #ccc}p.note{color:#555}"""
+
+
+def _html_table(header: list[str], rows: list[list[str]], classes: list[str] | None = None,
+                numeric: set[int] | None = None) -> str:
+    numeric = numeric or set()
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cls = f' class="{classes[i]}"' if classes and classes[i] else ""
+        cells = "".join(f'<td class="num">{html.escape(c)}</td>' if j in numeric else f"<td>{html.escape(c)}</td>"
+                        for j, c in enumerate(row))
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def to_html(comparison: Comparison) -> str:
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>denoisebench: paired comparisons</title>",
+             f"<style>{_CSS}</style></head><body><h1>Paired comparisons</h1>",
+             f"<p class='note'>Paired bootstrap over sample indices within each seed ({comparison.n_bootstrap} "
+             "replicates), the held-out reference resampled once per replicate, seeds averaged; 95% percentile "
+             "intervals. <em>tied</em>: the interval contains 0. Rank = 1 + the number of entries that beat it; "
+             "rows of one rank share a shade.</p>"]
+    if not comparison.settings:
+        parts.append("<p>No setting has two entries with samples to compare.</p>")
+    for result in comparison.settings:
+        parts.append(f"<h2>{html.escape(result.setting.title())}</h2>"
+                     f"<p class='note'>Seeds: {html.escape(_seeds_line(result))}.</p>")
+        for metric, rows in result.standings.items():
+            pairs = [p for p in result.pairs if p.metric == metric]
+            parts.append(f"<h3>{html.escape(METRICS[metric].title)} ({_direction(metric)})</h3>")
+            shades, shade, last = [], 1, None
+            for r in rows:
+                if r.rank != last:
+                    shade, last = 1 - shade, r.rank
+                shades.append(f"g{shade}")
+            parts.append(_html_table(STANDING_HEADER, [_standing_cells(result, metric, r) for r in rows], shades,
+                                     {0, 2, 3, 5}))
+            parts.append(_html_table(PAIR_HEADER, [_pair_cells(p) for p in pairs],
+                                     ["tied" if p.verdict == "tied" else "win" for p in pairs], {2, 3}))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def to_records(comparison: Comparison) -> list[dict[str, object]]:
+    return [p.as_dict() for p in comparison.pairs]
+
+
+def to_json(comparison: Comparison) -> str:
+    return json.dumps(to_records(comparison), indent=2) + "\n"
+
+
+def to_csv(comparison: Comparison) -> str:
+    records = to_records(comparison)
+    buf = io.StringIO()
+    if records:
+        writer = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        for r in records:
+            writer.writerow({**r, "seeds": " ".join(map(str, r["seeds"]))})  # type: ignore[call-overload]
+    return buf.getvalue()
+
+
+def render(comparison: Comparison, fmt: str) -> str:
+    """The comparison in one of :data:`FORMATS`."""
+    return {"markdown": to_markdown, "html": to_html, "csv": to_csv, "json": to_json}[fmt](comparison)

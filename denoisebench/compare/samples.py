@@ -1,0 +1,112 @@
+"""Per-sample data of a run, recomputed from its ``samples.npz``: features and predicted class from
+the pinned feature network, and whether each sample is a memorised copy of a training image.
+
+The held-out reference features are read from (or written to) the same cache entry the run's
+own evaluation uses, so a comparison after ``denoisebench run`` does not embed them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.base import DatasetOptions, ImageDataset
+from ..errors import DenoisebenchError
+from .collect import RunRef, Setting
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    """Everything a paired comparison needs about one run, one row per sample index."""
+
+    features: np.ndarray  # N x d, float64
+    classes: np.ndarray  # N, the classifier's predicted digit
+    memorised: np.ndarray | None = None  # N, bool (d1/d2 < 1/3 against the train split)
+
+    def __len__(self) -> int:
+        return int(len(self.features))
+
+
+class SampleSource:
+    """Loads datasets, the feature network and reference features once; embeds runs on demand."""
+
+    def __init__(self, memorisation: bool = True, data_dir: Path | None = None,
+                 feature_weights: Path | None = None) -> None:
+        self.memorisation = memorisation
+        self.data_dir = data_dir
+        self.feature_weights = feature_weights
+        self._datasets: dict[str, ImageDataset] = {}
+        self._references: dict[str, np.ndarray] = {}
+
+    @property
+    def network(self):  # noqa: ANN201 - FeatureNetwork, imported lazily
+        from ..metrics.features import load_feature_network
+
+        return load_feature_network(self.feature_weights)
+
+    def dataset(self, setting: Setting) -> ImageDataset:
+        """The installed dataset of ``setting``; refuses one whose content differs from the runs'."""
+        if setting.dataset not in self._datasets:
+            from ..plugins.manager import get_registry
+
+            spec = get_registry().dataset(setting.dataset)
+            self._datasets[setting.dataset] = spec.load(DatasetOptions(data_dir=self.data_dir))
+        data = self._datasets[setting.dataset]
+        if setting.dataset_hash and data.content_hash != setting.dataset_hash:
+            raise DenoisebenchError(
+                f"the runs of dataset {setting.dataset!r} were made on other data (hash "
+                f"{setting.dataset_hash[:12]}...) than the installed one ({data.content_hash[:12]}...): "
+                "compare them where that data is installed")
+        return data
+
+    def reference(self, setting: Setting) -> np.ndarray:
+        """Features of the held-out split of the setting's dataset."""
+        data = self.dataset(setting)
+        if data.content_hash not in self._references:
+            from ..metrics.cache import cached_array
+
+            net = self.network
+            self._references[data.content_hash] = cached_array(
+                "heldout-features", {"dataset_hash": data.content_hash, "feature_sha256": net.sha256},
+                lambda: net.embed(data.heldout_images)[0])
+        return self._references[data.content_hash]
+
+    def load(self, ref: RunRef) -> SampleSet:
+        """The run's per-sample data; raises :class:`DenoisebenchError` for missing or short samples."""
+        from ..runs.records import load_samples
+
+        try:
+            images = load_samples(ref.run_dir)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
+            raise DenoisebenchError(f"{ref.run_dir}: samples.npz is missing or unreadable "
+                                    f"({type(exc).__name__})") from None
+        if images.ndim != 3 or len(images) != ref.setting.n:
+            raise DenoisebenchError(f"{ref.run_dir}: samples.npz holds {images.shape}, expected "
+                                    f"{ref.setting.n} images")
+        return self.from_images(images, ref.setting)
+
+    def from_images(self, images: np.ndarray, setting: Setting) -> SampleSet:
+        """Per-sample data of uint8 N x H x W ``images`` judged against ``setting``'s dataset."""
+        features, probs = self.network.embed(images)
+        memorised = None
+        if self.memorisation:
+            from ..metrics.nearest import MEMORISED_BELOW, nearest_train
+
+            memorised = nearest_train(images, self.dataset(setting).train_images).ratio < MEMORISED_BELOW
+        return SampleSet(features, probs.argmax(axis=1), memorised)
+
+
+def load_all(refs: list[RunRef], source: SampleSource, warn: Callable[[str], None]) -> dict[Path, SampleSet]:
+    """Per-sample data of every run that has readable samples; the others are reported and left out."""
+    out = {}
+    for ref in refs:
+        try:
+            out[ref.run_dir] = source.load(ref)
+        except DenoisebenchError as exc:
+            if "other data" in str(exc):
+                raise
+            warn(f"ignoring {exc}")
+    return out
