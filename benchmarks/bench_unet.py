@@ -32,7 +32,7 @@ from denoisebench.providers.unet import UNet, UNetConfig, UNetProvider
 from denoisebench.providers.unet.provider import SHIPPED
 from denoisebench.diffusion.samplers import DDIMSampler
 from denoisebench.diffusion.schedule import make_schedule
-from denoisebench.training.api import load_model
+from denoisebench.training.checkpoint import load_weights
 
 REFERENCE_LIKE = UNetConfig(channels=(32, 64, 64), patch=1, attention=False)
 
@@ -89,7 +89,8 @@ def training_throughput(config: UNetConfig, batch: int, steps: int) -> float:
     from timm.utils import ModelEmaV3
 
     torch.manual_seed(0)
-    model = UNetProvider.build_model(config)
+    recipe = UNetProvider.training(config)
+    model = recipe.build_model()
     ema = ModelEmaV3(model, decay=0.999, use_warmup=True)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     sched = make_schedule("linear", 1000)
@@ -98,7 +99,7 @@ def training_throughput(config: UNetConfig, batch: int, steps: int) -> float:
     times = []
     for i in range(steps + 1):
         t0 = time.perf_counter()
-        loss = UNetProvider.training_loss(model, UNetProvider.draw(x0, gen, sched), sched)
+        loss = recipe.training_loss(model, recipe.draw(x0, gen, sched), sched)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -121,7 +122,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.checkpoint is not None:
-        model, _ = load_model(UNetProvider, args.checkpoint)
+        model, _ = load_weights(UNetProvider, args.checkpoint)
         config: UNetConfig = model.config
     else:
         torch.manual_seed(0)

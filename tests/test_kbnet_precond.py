@@ -8,7 +8,7 @@ import torch
 from denoisebench.errors import DenoisebenchError
 from denoisebench.providers.kbnet.arch import (PRECOND_SIGMA_DATA, KBNetConfig, KBNetS, estimate_noise_std,
                                                official_gray_config)
-from denoisebench.providers.kbnet.checkpoint import infer_config
+from denoisebench.providers.kbnet.shapes import infer_config
 
 TINY = {"width": 4, "middle_blk_num": 1, "enc_blk_nums": (1,), "dec_blk_nums": (1,), "nset": 2}
 

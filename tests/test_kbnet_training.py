@@ -12,15 +12,26 @@ from click.testing import CliRunner
 
 from denoisebench.errors import DenoisebenchError
 from denoisebench.providers.kbnet.arch import KBNetConfig, KBNetS
-from denoisebench.providers.kbnet.provider import SIGMA_DATA, KBNetProvider, sigma_from_unit
+from denoisebench.providers.kbnet.provider import KBNetProvider
+from denoisebench.providers.kbnet.training import SIGMA_DATA, KBNetRecipe, sigma_from_unit
 from denoisebench.diffusion.schedule import linear_schedule
-from denoisebench.training.api import is_trainable
+from denoisebench.training.recipe import is_trainable
 
 TINY = {"width": 4, "middle_blk_num": 1, "enc_blk_nums": (1,), "dec_blk_nums": (1,), "nset": 2}
 
 
-def test_kbnet_is_trainable() -> None:
-    assert is_trainable(KBNetProvider)
+def test_kbnet_is_trainable_through_its_recipe() -> None:
+    assert is_trainable(KBNetProvider) and KBNetProvider.training is KBNetRecipe
+    assert not any(hasattr(KBNetProvider, name) for name in ("draw", "training_loss", "build_model"))
+
+
+def _loss(model: torch.nn.Module, batch: dict, schedule=None) -> torch.Tensor:
+    """The recipe's loss for the model's own config."""
+    return KBNetRecipe(model.config).training_loss(model, batch, schedule or linear_schedule())
+
+
+def _draw(x0: torch.Tensor, gen: torch.Generator, schedule=None) -> dict:
+    return KBNetRecipe(KBNetConfig()).draw(x0, gen, schedule or linear_schedule())
 
 
 def test_noise_levels_follow_the_configured_distribution() -> None:
@@ -42,8 +53,8 @@ def test_the_linear_schedule_stays_inside_the_default_training_range() -> None:
 
 def test_draw_is_batch_first_and_seeded() -> None:
     x0 = torch.rand(5, 1, 8, 8) * 2 - 1
-    a = KBNetProvider.draw(x0, torch.Generator().manual_seed(3), linear_schedule())
-    b = KBNetProvider.draw(x0, torch.Generator().manual_seed(3), linear_schedule())
+    a = _draw(x0, torch.Generator().manual_seed(3))
+    b = _draw(x0, torch.Generator().manual_seed(3))
     assert all(v.shape[0] == 5 and torch.equal(v, b[k]) for k, v in a.items())
     assert torch.allclose(a["clean"], (x0 + 1) / 2)
 
@@ -51,10 +62,10 @@ def test_draw_is_batch_first_and_seeded() -> None:
 def test_training_loss_is_the_l1_restoration_error() -> None:
     torch.manual_seed(0)
     net = KBNetS(KBNetConfig(**TINY, sigma_min=0.1, sigma_max=0.3, sigma_dist="uniform", loss="l1"))
-    batch = KBNetProvider.draw(torch.rand(4, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0), linear_schedule())
+    batch = _draw(torch.rand(4, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0))
     s = (0.1 + 0.2 * batch["u"]).view(-1, 1, 1, 1)
     expected = (net(batch["clean"] + s * batch["noise"]) - batch["clean"]).abs().mean()
-    assert torch.allclose(KBNetProvider.training_loss(net, batch, linear_schedule()), expected)
+    assert torch.allclose(_loss(net, batch), expected)
 
 
 @pytest.mark.parametrize("loss_weight", ["edm", "x0"])
@@ -62,7 +73,7 @@ def test_l2_loss_is_the_noise_weighted_squared_error(loss_weight: str) -> None:
     torch.manual_seed(0)
     net = KBNetS(KBNetConfig(**TINY, sigma_min=0.1, sigma_max=3.0, sigma_dist="uniform", loss="l2",
                              loss_weight=loss_weight))
-    batch = KBNetProvider.draw(torch.rand(4, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0), linear_schedule())
+    batch = _draw(torch.rand(4, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0))
     s = (0.1 + 2.9 * batch["u"]).view(-1, 1, 1, 1)
     err = net(batch["clean"] + s * batch["noise"]) - batch["clean"]
     if loss_weight == "edm":  # (s^2 + sd^2) / s^2: epsilon-space error at low noise, image-space at high
@@ -70,7 +81,7 @@ def test_l2_loss_is_the_noise_weighted_squared_error(loss_weight: str) -> None:
     else:
         weight = SIGMA_DATA ** 2 / (s ** 2 + SIGMA_DATA ** 2)
     expected = (weight * err ** 2).mean()
-    assert torch.allclose(KBNetProvider.training_loss(net, batch, linear_schedule()), expected)
+    assert torch.allclose(_loss(net, batch), expected)
 
 
 class _ConstantDenoiser(torch.nn.Module):
@@ -97,7 +108,7 @@ def test_l1_training_finds_the_median_and_l2_the_mean() -> None:
         batch = {"clean": clean, "noise": torch.zeros_like(clean), "u": torch.rand(len(clean))}
         for _ in range(300):
             opt.zero_grad()
-            KBNetProvider.training_loss(model, batch, linear_schedule()).backward()
+            _loss(model, batch).backward()
             opt.step()
         fitted[loss] = model.value.item()
     assert abs(fitted["l2"] - clean.mean().item()) < 0.01
@@ -113,20 +124,21 @@ def test_a_bad_loss_name_is_a_one_line_error() -> None:
 
 def test_a_few_steps_reduce_the_loss(tiny_dataset) -> None:
     torch.manual_seed(0)
-    net = KBNetProvider.build_model(KBNetConfig(**TINY, sigma_min=0.05, sigma_max=0.5, sigma_dist="uniform"))
+    recipe = KBNetRecipe(KBNetConfig(**TINY, sigma_min=0.05, sigma_max=0.5, sigma_dist="uniform"))
+    net = recipe.build_model()
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3)
     x0 = tiny_dataset.train_tensor()[:16, :, :12, :12]
     gen, sched = torch.Generator().manual_seed(0), linear_schedule()
-    fixed = KBNetProvider.draw(x0, torch.Generator().manual_seed(99), sched)
+    fixed = recipe.draw(x0, torch.Generator().manual_seed(99), sched)
     with torch.no_grad():
-        before = KBNetProvider.training_loss(net, fixed, sched).item()
+        before = recipe.training_loss(net, fixed, sched).item()
     for _ in range(40):
-        loss = KBNetProvider.training_loss(net, KBNetProvider.draw(x0, gen, sched), sched)
+        loss = recipe.training_loss(net, recipe.draw(x0, gen, sched), sched)
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
-        after = KBNetProvider.training_loss(net, fixed, sched).item()
+        after = recipe.training_loss(net, fixed, sched).item()
     assert after < 0.7 * before
 
 
@@ -173,8 +185,8 @@ def test_the_schedule_draw_enters_the_training_loss() -> None:
     torch.manual_seed(0)
     sched = linear_schedule()
     net = KBNetS(KBNetConfig(**TINY, sigma_dist="schedule"))
-    batch = KBNetProvider.draw(torch.rand(4, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0), sched)
+    batch = _draw(torch.rand(4, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0), sched)
     s = sigma_from_unit(batch["u"], net.config, sched).view(-1, 1, 1, 1)
     err = net(batch["clean"] + s * batch["noise"]) - batch["clean"]
     expected = (SIGMA_DATA ** 2 / (s ** 2 + SIGMA_DATA ** 2) * err ** 2).mean()
-    assert torch.allclose(KBNetProvider.training_loss(net, batch, sched), expected)
+    assert torch.allclose(_loss(net, batch, sched), expected)

@@ -13,33 +13,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from denoisebench.plugins import manager as plugins
-from denoisebench.datasets.base import DatasetSpec
 from denoisebench.errors import DenoisebenchError
-from denoisebench.plugins.hookspecs import hookimpl
 from denoisebench.training.checkpoint import state_path
-from denoisebench.training.config import TrainConfig
-from denoisebench.training.trainer import BatchOrder, resolve_config, train
-
-TINY_MODEL = {"channels": "8,16", "heads": "2", "groups": "4"}
-
-
-@pytest.fixture
-def tiny_registered(tiny_dataset):
-    class Plugin:
-        @hookimpl
-        def register_datasets(self, register):  # noqa: ANN001
-            register(DatasetSpec("tiny-blobs", "test blobs", lambda options: tiny_dataset))
-
-    plugins.register_plugin(Plugin(), "tiny-blobs-plugin")
-    yield tiny_dataset
-    plugins.unregister_plugin("tiny-blobs-plugin")
-
-
-def _config(out: Path, **kw) -> TrainConfig:
-    base = dict(provider="unet", output=out, dataset="tiny-blobs", steps=12, batch_size=8, lr=3e-3,
-                warmup=2, log_every=4, save_every=100, threads=1, model_options=dict(TINY_MODEL))
-    return TrainConfig(**{**base, **kw})
+from denoisebench.training.config import TrainConfig, resolve_config
+from denoisebench.training.trainer import BatchOrder, train
+from training_kit import TINY_MODEL, tiny_config, tiny_registered  # noqa: F401 - the fixture
 
 
 def test_batch_order_visits_every_image_once_per_epoch() -> None:
@@ -50,23 +28,24 @@ def test_batch_order_visits_every_image_once_per_epoch() -> None:
 
 
 def _fixed_loss(tiny_dataset, weights: dict[str, torch.Tensor] | None) -> float:
-    from denoisebench.providers.unet import UNetConfig, UNetProvider
+    from denoisebench.providers.unet import UNetConfig, UNetRecipe
     from denoisebench.diffusion.schedule import linear_schedule
     from denoisebench.training.config import build_model_config
 
     torch.manual_seed(0)  # the trainer's initialisation for seed 0
-    net = UNetProvider.build_model(build_model_config(UNetConfig, dict(TINY_MODEL), "unet"))
+    recipe = UNetRecipe(build_model_config(UNetConfig, dict(TINY_MODEL), "unet"))
+    net = recipe.build_model()
     if weights is not None:
         net.load_state_dict(weights)
     sched = linear_schedule()
-    batch = UNetProvider.draw(tiny_dataset.train_tensor(), torch.Generator().manual_seed(123), sched)
+    batch = recipe.draw(tiny_dataset.train_tensor(), torch.Generator().manual_seed(123), sched)
     with torch.no_grad():
-        return UNetProvider.training_loss(net, batch, sched).item()
+        return recipe.training_loss(net, batch, sched).item()
 
 
 def test_a_short_run_lowers_the_loss(tiny_registered, tmp_path: Path) -> None:
     out = tmp_path / "u.safetensors"
-    result = train(_config(out, steps=40, batch_size=16, lr=5e-3, log_every=20), log=lambda m: None)
+    result = train(tiny_config(out, steps=40, batch_size=16, lr=5e-3, log_every=20), log=lambda m: None)
     assert len(result.losses) == 40 and out.is_file() and state_path(out).is_file()
     state = load_file(state_path(out))
     trained = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
@@ -74,9 +53,9 @@ def test_a_short_run_lowers_the_loss(tiny_registered, tmp_path: Path) -> None:
 
 
 def test_resume_after_interruption_reproduces_the_uninterrupted_weights(tiny_registered, tmp_path: Path) -> None:
-    full = train(_config(tmp_path / "full.safetensors"), log=lambda m: None)
+    full = train(tiny_config(tmp_path / "full.safetensors"), log=lambda m: None)
     part_path = tmp_path / "part.safetensors"
-    first = train(_config(part_path), interrupt_after=5, log=lambda m: None)
+    first = train(tiny_config(part_path), interrupt_after=5, log=lambda m: None)
     assert first.stopped_by == "interrupt" and first.step == 5
     resumed_cfg = resolve_config({"provider": "unet", "output": part_path}, resume=True)
     second = train(resumed_cfg, resume=True, log=lambda m: None)
@@ -92,7 +71,7 @@ def test_resume_after_interruption_reproduces_the_uninterrupted_weights(tiny_reg
 
 def test_resume_refuses_a_changed_option_and_a_missing_state(tiny_registered, tmp_path: Path) -> None:
     out = tmp_path / "u.safetensors"
-    train(_config(out, steps=2), log=lambda m: None)
+    train(tiny_config(out, steps=2), log=lambda m: None)
     with pytest.raises(DenoisebenchError, match="differs from the interrupted run"):
         resolve_config({"provider": "unet", "output": out, "lr": 1.0}, resume=True)
     with pytest.raises(DenoisebenchError, match="no training state"):
@@ -103,7 +82,7 @@ def test_checkpoint_metadata_records_provenance(tiny_registered, tmp_path: Path)
     from safetensors import safe_open
 
     out = tmp_path / "u.safetensors"
-    train(_config(out, steps=3), log=lambda m: None)
+    train(tiny_config(out, steps=3), log=lambda m: None)
     with safe_open(str(out), framework="pt") as f:
         meta = f.metadata()
     assert meta["provider"] == "unet" and meta["dataset"] == "tiny-blobs" and meta["step"] == "3"
@@ -142,9 +121,9 @@ def test_two_process_torchrun_matches_one_process(tmp_path: Path) -> None:
 def test_ctrl_c_sets_the_stop_flag_instead_of_raising() -> None:
     import signal
 
-    from denoisebench.training.trainer import _StopFlag
+    from denoisebench.training.trainer import StopFlag
 
-    with _StopFlag() as stop:
+    with StopFlag() as stop:
         os.kill(os.getpid(), signal.SIGINT)
         assert stop.set
         with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C aborts at once

@@ -7,8 +7,8 @@ import torch
 
 from denoisebench.errors import DenoisebenchError
 from denoisebench.providers.base import ProviderContext
-from denoisebench.providers.unet import UNet, UNetConfig, UNetProvider
-from denoisebench.providers.unet.provider import _snr_weight
+from denoisebench.providers.unet import UNet, UNetConfig, UNetProvider, UNetRecipe
+from denoisebench.providers.unet.training import snr_weight
 from denoisebench.diffusion.schedule import linear_schedule
 
 TINY = dict(channels=(8, 16), heads=2, groups=4)
@@ -75,17 +75,18 @@ def test_min_snr_weights_follow_their_definition() -> None:
     ab = torch.tensor([0.999, 0.8, 0.5, 0.01], dtype=torch.float64)
     snr = ab / (1 - ab)
     m = torch.minimum(snr, torch.tensor(5.0, dtype=torch.float64))
-    assert torch.allclose(_snr_weight(ab, "eps", 5.0), m / snr)
-    assert torch.allclose(_snr_weight(ab, "v", 5.0), m / (snr + 1))
-    assert torch.allclose(_snr_weight(ab, "x0", 5.0), m)
-    assert torch.allclose(_snr_weight(ab, "eps", 0.0), torch.ones_like(ab))
+    assert torch.allclose(snr_weight(ab, "eps", 5.0), m / snr)
+    assert torch.allclose(snr_weight(ab, "v", 5.0), m / (snr + 1))
+    assert torch.allclose(snr_weight(ab, "x0", 5.0), m)
+    assert torch.allclose(snr_weight(ab, "eps", 0.0), torch.ones_like(ab))
 
 
 def test_training_loss_is_the_weighted_mse_of_the_target() -> None:
     sched = linear_schedule()
     cfg = UNetConfig(**TINY, parameterisation="v", min_snr_gamma=5.0)
     net = _randomised(cfg)
-    batch = UNetProvider.draw(torch.rand(4, 1, 28, 28) * 2 - 1, torch.Generator().manual_seed(0), sched)
+    recipe = UNetRecipe(cfg)
+    batch = recipe.draw(torch.rand(4, 1, 28, 28) * 2 - 1, torch.Generator().manual_seed(0), sched)
     ab = sched.alpha_bars[batch["t"]].float()
     a, s = ab.sqrt().view(-1, 1, 1, 1), (1 - ab).sqrt().view(-1, 1, 1, 1)
     x_t = a * batch["x0"] + s * batch["noise"]
@@ -93,7 +94,7 @@ def test_training_loss_is_the_weighted_mse_of_the_target() -> None:
     snr = ab / (1 - ab)
     w = torch.clamp(snr, max=5.0) / (snr + 1)
     expected = (w * (net(x_t, batch["t"]) - v).pow(2).mean(dim=(1, 2, 3))).mean()
-    assert torch.allclose(UNetProvider.training_loss(net, batch, sched), expected, rtol=1e-5)
+    assert torch.allclose(recipe.training_loss(net, batch, sched), expected, rtol=1e-5)
 
 
 def test_channels_last_path_matches_the_eager_contiguous_path(tiny_dataset) -> None:

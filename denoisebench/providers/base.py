@@ -12,6 +12,7 @@ import torch
 if TYPE_CHECKING:
     from ..datasets.base import ImageDataset
     from ..diffusion.schedule import NoiseSchedule
+    from ..training.recipe import TrainingRecipe
 
 
 @dataclass
@@ -37,6 +38,10 @@ class EpsilonProvider(ABC):
     description: ClassVar[str]
     #: Option names accepted through ``--option KEY=VALUE``, with a one-line help each.
     options: ClassVar[dict[str, str]] = {}
+    #: The training recipe of a trainable provider (``denoisebench train``); None: not trainable.
+    training: ClassVar[type[TrainingRecipe] | None] = None
+    #: The weights loaded when no ``--checkpoint`` is given (None: there are none).
+    default_checkpoint: ClassVar[Path | None] = None
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
@@ -48,19 +53,21 @@ class EpsilonProvider(ABC):
             raise DenoisebenchError(
                 f"provider {self.name!r} has no option {unknown[0]!r}: its options are {known}")
 
-    def flag_option(self, key: str, default: str = "0") -> bool:
-        """The boolean option ``key`` (1/0, true/false, yes/no), or a one-line error."""
-        value = self.context.options.get(key, default).lower()
-        if value not in ("0", "1", "true", "false", "yes", "no"):
-            from ..errors import DenoisebenchError
+    def flag_option(self, key: str, default: str | bool = False) -> bool:
+        """The boolean option ``key`` (:func:`denoisebench.parse_bool`'s words), or a one-line error."""
+        from ..options import parse_bool
 
-            raise DenoisebenchError(f"option {key} of provider {self.name!r} must be 1 or 0, got {value!r}")
-        return value in ("1", "true", "yes")
+        return parse_bool(self.context.options.get(key, default), f"option {key} of provider {self.name!r}")
 
     @classmethod
     def from_context(cls, context: ProviderContext) -> EpsilonProvider:
         """Build the provider for a run; override to load checkpoints or precompute."""
         return cls(context)
+
+    @classmethod
+    def from_model(cls, model: torch.nn.Module, context: ProviderContext) -> EpsilonProvider:
+        """The provider around a trained network (trainable providers; the trainer's evaluation uses it)."""
+        raise NotImplementedError(f"provider {cls.name!r} cannot wrap a network")
 
     @abstractmethod
     def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:

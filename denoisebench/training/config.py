@@ -1,14 +1,22 @@
-"""The trainer's options (``denoisebench train``) and the parsing of ``-m KEY=VALUE`` model options."""
+"""The trainer's options (``denoisebench train``): defaults, validation, ``--resume``, ``-m`` model options."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import DenoisebenchError
+from ..options import parse_bool
+
+#: Options that may differ between the first session and a ``--resume`` (they do not change the run).
+RESUMABLE = ("minutes", "device", "eval_every", "eval_samples", "eval_steps", "eval_sampler",
+             "eval_sampler_options", "save_every", "log_every", "threads", "data_dir")
+#: Seeds go into numpy's SeedSequence and torch generators: non-negative 63-bit integers.
+MAX_SEED = 2 ** 63 - 1
 
 
 @dataclass
@@ -39,6 +47,9 @@ class TrainConfig:
     eval_every: int = 0
     eval_samples: int = 100
     eval_steps: int = 20
+    #: The registered sampler of the periodic evaluation and its ``KEY=VALUE`` options.
+    eval_sampler: str = "ddim"
+    eval_sampler_options: dict[str, str] = field(default_factory=dict)
     save_every: int = 500
     log_every: int = 50
     threads: int | None = None
@@ -58,14 +69,13 @@ class TrainConfig:
             raise DenoisebenchError("--lr must be positive and --warmup, --eval-every non-negative")
         if not 0.0 <= self.ema_decay < 1.0:
             raise DenoisebenchError(f"--ema-decay must lie in [0, 1), got {self.ema_decay}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise DenoisebenchError(f"--seed must be an integer between 0 and 2**63 - 1, got {self.seed}")
 
     def to_json_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
 
 
-#: Options that may differ between the first session and a ``--resume`` (they do not change the run).
-RESUMABLE = ("minutes", "device", "eval_every", "eval_samples", "eval_steps", "save_every",
-             "log_every", "threads", "data_dir")
 
 
 def _coerce(name: str, text: str, hint: Any) -> Any:
@@ -73,11 +83,7 @@ def _coerce(name: str, text: str, hint: Any) -> Any:
     if origin is tuple:
         return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
     if hint is bool:
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"expected true/false, got {text!r}")
+        return parse_bool(text, f"model option {name!r}")
     if hint in (int, float, str):
         return hint(text)
     raise ValueError(f"cannot set field of type {hint}")
@@ -99,4 +105,42 @@ def build_model_config(cls: type, options: dict[str, str], provider: str) -> Any
     config = cls(**values)
     if hasattr(config, "validate"):
         config.validate()
+    return config
+
+
+def resolve_config(given: dict[str, Any], resume: bool) -> TrainConfig:
+    """The run's config: explicit options over the provider's recipe defaults over the trainer's.
+
+    With ``resume`` the interrupted run's stored config is authoritative (its training state must
+    belong to the checkpoint); only options in :data:`RESUMABLE` may change, any other explicit
+    option must equal the stored value.
+    """
+    from ..plugins.manager import get_registry
+    from .checkpoint import check_state_belongs
+    from .recipe import recipe_of
+
+    provider_cls, _ = get_registry().provider(given["provider"])
+    recipe = recipe_of(provider_cls)
+    if recipe is None:
+        raise DenoisebenchError(f"provider {given['provider']!r} is not trainable: 'denoisebench train' "
+                                "needs a provider whose class names a training recipe")
+    output = Path(given["output"])
+    if not resume:
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        defaults = {k: v for k, v in recipe.train_defaults.items() if k in names}
+        config = TrainConfig(**{**defaults, **given})
+        config.validate()
+        return config
+    stored = json.loads(check_state_belongs(output)["train_config"])
+    stored["output"] = output
+    for key, value in given.items():
+        if key in RESUMABLE or key == "output":
+            stored[key] = value
+        elif (str(value) if isinstance(value, Path) else value) != stored.get(key):
+            raise DenoisebenchError(f"--{key.replace('_', '-')} {value} differs from the interrupted run's "
+                                    f"{stored.get(key)}: drop it to resume, or start a new run")
+    if stored.get("data_dir") is not None:
+        stored["data_dir"] = Path(stored["data_dir"])
+    config = TrainConfig(**stored)
+    config.validate()
     return config

@@ -15,17 +15,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ..fileio import atomic_path, sha256_file, write_text_atomic
 from .checkpoint import read_metadata
-from ..fileio import sha256_file
-
-
 
 
 def export(src: Path, dst: Path, commands: list[str], wall_s: float | None) -> dict[str, Any]:
     """Copy ``src`` to ``dst`` and write ``dst.with_suffix('.json')``; returns the manifest."""
     meta = read_metadata(src)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
     manifest = {
         "file": dst.name,
         "sha256": sha256_file(dst),
@@ -37,6 +35,7 @@ def export(src: Path, dst: Path, commands: list[str], wall_s: float | None) -> d
         "train_config": json.loads(meta.get("train_config", "{}")),
         "schedule": json.loads(meta.get("schedule", "{}")),
         "dataset": {"id": meta.get("dataset"), "hash": meta.get("dataset_hash")},
+        "run_id": meta.get("run_id"),
         "git_commit": meta.get("git_commit"),
         "code_version": meta.get("code_version"),
         "created": meta.get("created"),
@@ -44,7 +43,7 @@ def export(src: Path, dst: Path, commands: list[str], wall_s: float | None) -> d
         "training_elapsed_s_recorded": float(meta.get("elapsed_s", "nan")),
         "wall_s": wall_s,
     }
-    dst.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_text_atomic(dst.with_suffix(".json"), json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

@@ -1,25 +1,23 @@
-"""The generic training loop behind ``denoisebench train`` (any :class:`TrainableProvider`).
+"""The training loop behind ``denoisebench train``: optimise a provider's recipe, run the callbacks.
 
 Determinism and exact resume: the data order of epoch e is a permutation seeded by (seed, e), and
 all random inputs of step s come from a generator seeded by (seed, s). The batch and the noise of
 a step therefore depend only on (seed, step), not on history, so resuming at step s with the
 saved weights, EMA and optimiser state reproduces the uninterrupted run. Under DDP every rank
 draws the same global batch and trains on its contiguous shard; gradients are averaged by DDP,
-which equals the single-process gradient of the global batch.
+which equals the single-process gradient of the global batch. The loop unwraps nothing: the
+recipe gets the DDP wrapper only as the function to call, callbacks get the bare networks.
+
+Everything else is a callback (:mod:`.callbacks`, :mod:`.evaluation`): logging, evaluation,
+checkpoints. Before any of it, :mod:`.output` checks that the run may write where it was told.
 """
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
-import json
 import math
 import signal
-import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,28 +26,14 @@ import torch
 from ..errors import DenoisebenchError
 from . import checkpoint as ckpt
 from . import distributed as ddp
-from .api import is_trainable
-from .config import RESUMABLE, TrainConfig, build_model_config
+from .callbacks import (Callback, CheckpointCallback, LogCallback, Logger, TrainingRun, TrainLog, TrainResult,
+                        stderr_logger)
+from .config import TrainConfig, build_model_config
+from .evaluation import EvalCallback, build_eval_sampler
+from .output import check_output, log_path
+from .recipe import recipe_of
 
-Logger = Callable[[str], None]
-
-
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-@dataclass
-class TrainResult:
-    """What a (session of a) training run did."""
-
-    output: Path
-    step: int
-    stopped_by: str
-    losses: list[tuple[int, float]] = field(default_factory=list)
-    evals: list[dict[str, Any]] = field(default_factory=list)
-    elapsed_s: float = 0.0
-    #: Whether this process is rank 0 (the one that wrote the files).
-    main: bool = True
+__all__ = ["BatchOrder", "StopFlag", "TrainResult", "step_seed", "train"]
 
 
 def step_seed(seed: int, step: int, stream: int) -> int:
@@ -80,51 +64,14 @@ class BatchOrder:
         return torch.cat(parts)
 
 
-def resolve_config(given: dict[str, Any], resume: bool) -> TrainConfig:
-    """The run's config: explicit options over the provider's defaults over the trainer's.
-
-    With ``resume`` the interrupted run's stored config is authoritative; only options in
-    :data:`RESUMABLE` may change, any other explicit option must equal the stored value.
-    """
-    from ..plugins.manager import get_registry
-
-    provider_cls, _ = get_registry().provider(given["provider"])
-    if not is_trainable(provider_cls):
-        raise DenoisebenchError(f"provider {given['provider']!r} is not trainable: "
-                                "'denoisebench train' needs a TrainableProvider")
-    output = Path(given["output"])
-    if not resume:
-        names = {f.name for f in fields(TrainConfig)}
-        defaults = {k: v for k, v in provider_cls.train_defaults.items() if k in names}
-        config = TrainConfig(**{**defaults, **given})
-        config.validate()
-        return config
-    meta = ckpt.read_metadata(ckpt.state_path(output)) if ckpt.state_path(output).is_file() else None
-    if meta is None:
-        raise DenoisebenchError(f"no training state {ckpt.state_path(output)} to resume: run without --resume")
-    stored = json.loads(meta["train_config"])
-    stored["output"] = output
-    for key, value in given.items():
-        if key in RESUMABLE or key == "output":
-            stored[key] = value
-        elif (str(value) if isinstance(value, Path) else value) != stored.get(key):
-            raise DenoisebenchError(f"--{key.replace('_', '-')} {value} differs from the interrupted run's "
-                                    f"{stored.get(key)}: drop it to resume, or start a new run")
-    if stored.get("data_dir") is not None:
-        stored["data_dir"] = Path(stored["data_dir"])
-    config = TrainConfig(**stored)
-    config.validate()
-    return config
-
-
-class _StopFlag:
-    """Ctrl-C sets a flag (the loop saves and exits); a second Ctrl-C aborts at once."""
+class StopFlag:
+    """Ctrl-C sets a flag (the loop saves and stops); a second Ctrl-C aborts at once."""
 
     def __init__(self) -> None:
         self.set = False
         self._previous: Any = None
 
-    def __enter__(self) -> _StopFlag:
+    def __enter__(self) -> StopFlag:
         try:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         except ValueError:  # not in the main thread
@@ -141,195 +88,118 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _metadata(config: TrainConfig, model_config: Any, dataset: Any, step: int, elapsed: float) -> dict[str, str]:
-    from .. import __version__
-    from ..runs.environment import git_commit
-
-    return {
-        "provider": config.provider,
-        "model_config": ckpt.config_to_json(model_config),
-        "train_config": json.dumps(config.to_json_dict(), sort_keys=True),
-        "dataset": dataset.id,
-        "dataset_hash": dataset.content_hash,
-        "schedule": json.dumps({"name": config.schedule, "T": config.T}),
-        "step": str(step),
-        "elapsed_s": f"{elapsed:.1f}",
-        "git_commit": git_commit() or "unknown",
-        "code_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "weights": "ema",
-    }
+def _stop_reason(run: TrainingRun, stop: StopFlag, interrupt_after: int | None) -> str | None:
+    cfg = run.config
+    if cfg.steps is not None and run.step >= cfg.steps:
+        return "steps"
+    if cfg.minutes is not None and time.perf_counter() - run.started >= 60 * cfg.minutes:
+        return "minutes"
+    if stop.set or (interrupt_after is not None and run.step >= interrupt_after):
+        return "interrupt"
+    return None
 
 
-def quality_summary(metrics: dict[str, Any]) -> dict[str, float]:
-    """The headline numbers of a harness result: FID/KID-proxy (and floor), entropy, ambiguity."""
-    picks = {"fid": ("fid", "value"), "kid": ("kid", "value"), "fid_floor": ("floor", "fid", "value"),
-             "kid_floor": ("floor", "kid", "value"), "class_entropy_bits": ("classifier", "entropy_bits"),
-             "ambiguous_share": ("classifier", "ambiguous_share"),
-             "memorised_share": ("nearest", "memorised_share")}
-    out: dict[str, float] = {}
-    for name, path in picks.items():
-        value: Any = metrics
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[name] = float(value)
-    return out
-
-
-def evaluate_model(provider_cls: type, model: torch.nn.Module, dataset: Any, config: TrainConfig,
-                   device: torch.device) -> dict[str, Any]:
-    """Sample a fixed set (seeded) with DDIM and score it with :func:`denoisebench.metrics.evaluate`."""
-    from ..diffusion.loop import generate
-    from ..providers.base import ProviderContext
-    from ..diffusion.samplers import DDIMSampler
-    from ..diffusion.schedule import make_schedule
-
-    schedule = make_schedule(config.schedule, config.T)
-    context = ProviderContext(dataset=dataset, device=device, seed=config.seed)
-    with torch.random.fork_rng(devices=[]):
-        provider = provider_cls.from_model(copy.deepcopy(model).eval(), context)
-        images = generate(provider, DDIMSampler(schedule, config.eval_steps), config.eval_samples,
-                          config.seed, config.eval_samples, dataset.image_shape, device)
-        try:
-            from ..metrics import evaluate
-        except ImportError:
-            return {}
-        metrics = evaluate(images, dataset, seed=config.seed) or {}
-    return metrics
-
-
-def train(config: TrainConfig, *, resume: bool = False, log: Logger = _stderr,
-          interrupt_after: int | None = None) -> TrainResult:
-    """Train ``config.provider``; returns when steps or minutes are spent, or on Ctrl-C (saved)."""
+def _loop(run: TrainingRun, data: torch.Tensor, schedule: Any, callbacks: Sequence[Callback],
+          interrupt_after: int | None) -> None:
+    """Optimise until a stop reason holds on any rank; then the callbacks' ``on_end``."""
     from timm.scheduler import CosineLRScheduler
+
+    cfg, d, model = run.config, run.dist, run.model
+    scheduler = CosineLRScheduler(run.optimizer, t_initial=cfg.steps if cfg.steps is not None else 10 ** 9,
+                                  lr_min=cfg.lr_min, warmup_t=cfg.warmup, warmup_lr_init=0.0, t_in_epochs=False)
+    forward: torch.nn.Module = model
+    if d.active:
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(model, device_ids=[d.device.index] if d.device.type == "cuda" else None)
+    order = BatchOrder(len(data), cfg.seed)
+    shard = cfg.batch_size // d.world
+    lo, hi = d.rank * shard, (d.rank + 1) * shard
+    model.train()
+    with StopFlag() as stop:
+        while True:
+            reason = _stop_reason(run, stop, interrupt_after)
+            if ddp.any_rank(d, reason is not None):
+                run.result.stopped_by = reason or "interrupt"  # another rank's reason
+                break
+            started = time.perf_counter()
+            x0 = data[order.indices(run.step, cfg.batch_size)]
+            gen = torch.Generator().manual_seed(step_seed(cfg.seed, run.step, stream=2))
+            batch = {k: v[lo:hi].to(d.device) for k, v in run.recipe.draw(x0, gen, schedule).items()}
+            scheduler.step_update(run.step + 1)
+            loss = run.recipe.training_loss(forward, batch, schedule)
+            run.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            run.optimizer.step()
+            run.step += 1
+            run.ema.update(model, step=run.step)
+            value = float(ddp.mean_over_ranks(d, loss.detach()))
+            if not math.isfinite(value):
+                raise DenoisebenchError(f"the loss became {value} at step {run.step}: lower --lr")
+            run.result.losses.append((run.step, value))
+            seconds = time.perf_counter() - started
+            for callback in callbacks:
+                callback.on_step(run, value, seconds)
+        for callback in callbacks:  # still under the flag: a first Ctrl-C does not break the final save
+            callback.on_end(run)
+
+
+def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
+          interrupt_after: int | None = None, log: Logger = stderr_logger,
+          callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """Train (or with ``resume`` continue) ``config.provider``'s network; see the module docstring.
+
+    Refused before any work, in one line: bad options, an output that exists (without ``resume``
+    or ``overwrite``) or cannot be written, a training state of another run, a bad evaluation
+    sampler. Returns when the steps or minutes are spent, or on Ctrl-C (after saving; then
+    ``result.interrupted``). ``callbacks`` run after the builtin log, evaluation and checkpoint ones.
+    """
     from timm.utils import ModelEmaV3
 
     from ..datasets.base import DatasetOptions
-    from ..plugins.manager import get_registry
     from ..diffusion.schedule import make_schedule
+    from ..plugins.manager import get_registry
 
-    started = time.perf_counter()
     config.validate()
+    check_output(config.output, resume=resume, overwrite=overwrite)
+    registry = get_registry()
+    provider_cls, _ = registry.provider(config.provider)
+    recipe_cls = recipe_of(provider_cls)
+    if recipe_cls is None:
+        raise DenoisebenchError(f"provider {config.provider!r} is not trainable")
+    schedule = make_schedule(config.schedule, config.T)
+    sampler = build_eval_sampler(config, schedule)
+    recipe = recipe_cls(build_model_config(recipe_cls.model_config_cls, config.model_options, config.provider))
     d = ddp.setup(config.device)
-    say: Logger = log if d.is_main else (lambda msg: None)
     try:
         if config.threads:
             torch.set_num_threads(config.threads)
-        registry = get_registry()
-        provider_cls, _ = registry.provider(config.provider)
-        if not is_trainable(provider_cls):
-            raise DenoisebenchError(f"provider {config.provider!r} is not trainable")
         if config.batch_size % d.world:
             raise DenoisebenchError(f"--batch-size {config.batch_size} must be divisible by the "
                                     f"{d.world} processes")
         dataset = registry.dataset(config.dataset).load(DatasetOptions(data_dir=config.data_dir))
         data = dataset.train_tensor("cpu")
-        schedule = make_schedule(config.schedule, config.T)
-        model_config = build_model_config(provider_cls.model_config_cls, config.model_options, config.provider)
         torch.manual_seed(config.seed)
-        model = provider_cls.build_model(model_config).to(d.device)
+        model = recipe.build_model().to(d.device)
         ema = ModelEmaV3(model, decay=config.ema_decay, use_warmup=True, warmup_power=config.ema_power)
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        step, elapsed_before = 0, 0.0
+        run = TrainingRun(config, provider_cls, recipe, model, ema, optimizer, dataset, d, ckpt.new_run_id(),
+                          TrainResult(config.output, 0, "steps", main=d.is_main))
+        train_log = TrainLog(log_path(config.output), log, d.is_main, append=resume)
         if resume:
             meta = ckpt.load_train_state(config.output, model=model, ema=ema.module, optimizer=optimizer)
-            step, elapsed_before = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
-            say(f"resuming {config.output} at step {step}")
-        horizon = config.steps if config.steps is not None else 10 ** 9
-        scheduler = CosineLRScheduler(optimizer, t_initial=horizon, lr_min=config.lr_min,
-                                      warmup_t=config.warmup, warmup_lr_init=0.0, t_in_epochs=False)
-        net: torch.nn.Module = model
-        if d.active:
-            from torch.nn.parallel import DistributedDataParallel
-
-            net = DistributedDataParallel(model, device_ids=[d.device.index] if d.device.type == "cuda" else None)
-        order = BatchOrder(len(data), config.seed)
-        shard = config.batch_size // d.world
-        lo, hi = d.rank * shard, (d.rank + 1) * shard
+            run.step, run.elapsed_before = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
+            run.run_id = meta.get("run_id") or run.run_id
+            train_log.say(f"resuming {config.output} at step {run.step}")
         nparams = sum(p.numel() for p in model.parameters())
-        say(f"training {config.provider} ({nparams / 1e6:.2f}M parameters, {model_config}) on "
-            f"{dataset.id} ({len(data)} images), batch {config.batch_size} over {d.world} process(es), "
-            f"device {d.device}, threads {torch.get_num_threads()}")
-        result = TrainResult(config.output, step, "steps", main=d.is_main)
-        log_path = config.output.with_name(config.output.name.removesuffix(".safetensors") + ".log.jsonl")
-
-        def save(at: int) -> None:
-            if d.is_main:
-                elapsed = elapsed_before + time.perf_counter() - started
-                meta = _metadata(config, model_config, dataset, at, elapsed)
-                ckpt.save_train_state(config.output, model=model, ema=ema.module, optimizer=optimizer,
-                                      step=at, metadata=meta)
-                ckpt.save_weights(config.output, ema.module, meta)
-            ddp.barrier(d)
-
-        def record(entry: dict[str, Any]) -> None:
-            if d.is_main:
-                log_path.parent.mkdir(parents=True, exist_ok=True)
-                with log_path.open("a") as fh:
-                    fh.write(json.dumps(entry) + "\n")
-
-        window: list[float] = []
-        t_window, n_window = time.perf_counter(), 0
-        model.train()
-        with _StopFlag() as stop:
-            while True:
-                done = config.steps is not None and step >= config.steps
-                out_of_time = config.minutes is not None and (time.perf_counter() - started) >= 60 * config.minutes
-                interrupted = stop.set or (interrupt_after is not None and step >= interrupt_after)
-                if ddp.any_rank(d, done or out_of_time or interrupted):
-                    result.stopped_by = ("steps" if done else "minutes" if out_of_time else "interrupt")
-                    break
-                x0 = data[order.indices(step, config.batch_size)]
-                gen = torch.Generator().manual_seed(step_seed(config.seed, step, stream=2))
-                batch = provider_cls.draw(x0, gen, schedule)
-                batch = {k: v[lo:hi].to(d.device) for k, v in batch.items()}
-                scheduler.step_update(step + 1)
-                loss = provider_cls.training_loss(net, batch, schedule)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                step += 1
-                ema.update(model, step=step)
-                value = float(ddp.mean_over_ranks(d, loss.detach()))
-                if not math.isfinite(value):
-                    raise DenoisebenchError(f"the loss became {value} at step {step}: lower --lr")
-                result.losses.append((step, value))
-                window.append(value)
-                n_window += config.batch_size
-                if step % config.log_every == 0 or (config.steps is not None and step == config.steps):
-                    rate = n_window / max(time.perf_counter() - t_window, 1e-9)
-                    entry = {"step": step, "loss": sum(window) / len(window),
-                             "lr": optimizer.param_groups[0]["lr"], "ema_decay": ema.get_decay(step),
-                             "images_per_s": rate, "elapsed_s": elapsed_before + time.perf_counter() - started}
-                    total = f"/{config.steps}" if config.steps else ""
-                    say(f"step {step}{total} loss {entry['loss']:.4f} lr {entry['lr']:.2e} "
-                        f"ema {entry['ema_decay']:.4f} {rate:.0f} img/s elapsed {entry['elapsed_s'] / 60:.1f} min")
-                    record(entry)
-                    window, t_window, n_window = [], time.perf_counter(), 0
-                if config.eval_every and step % config.eval_every == 0:
-                    if d.is_main:
-                        t_eval = time.perf_counter()
-                        metrics = evaluate_model(provider_cls, ema.module, dataset, config, d.device)
-                        summary = quality_summary(metrics)
-                        text = " ".join(f"{k}={v:.4g}" for k, v in summary.items()) or \
-                            "(the harness returned no KID/FID)"
-                        say(f"eval step {step} ({config.eval_samples} samples, DDIM {config.eval_steps}, "
-                            f"{time.perf_counter() - t_eval:.0f} s): {text}")
-                        result.evals.append({"step": step, **summary})
-                        record({"step": step, "eval": summary})
-                    ddp.barrier(d)
-                    t_window, n_window = time.perf_counter(), 0
-                if step % config.save_every == 0:
-                    save(step)
-        save(step)
-        result.step = step
-        result.elapsed_s = elapsed_before + time.perf_counter() - started
-        reason = {"steps": "done", "minutes": "time budget spent", "interrupt": "interrupted"}[result.stopped_by]
-        say(f"{reason} at step {step}: wrote {config.output} and {ckpt.state_path(config.output)}"
-            + (" (resume with --resume)" if result.stopped_by != "steps" else ""))
-        return result
+        train_log.say(f"training {config.provider} ({nparams / 1e6:.2f}M parameters, {recipe.config}) on "
+                      f"{dataset.id} ({len(data)} images), batch {config.batch_size} over {d.world} "
+                      f"process(es), device {d.device}, threads {torch.get_num_threads()}")
+        builtin = [LogCallback(train_log), EvalCallback(train_log, sampler), CheckpointCallback(train_log)]
+        _loop(run, data, schedule, [*builtin, *callbacks], interrupt_after)
+        run.result.step, run.result.elapsed_s = run.step, run.elapsed()
+        return run.result
     finally:
         ddp.teardown(d)

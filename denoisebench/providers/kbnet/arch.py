@@ -58,8 +58,8 @@ class KBNetConfig:
     D(y) = 0.5 + c_skip (y - 0.5) + c_out f(c_in (y - 0.5)), with the noise std that c_* need
     estimated from y itself (:func:`estimate_noise_std`), so the network stays blind.
     ``loss`` (``l2`` or ``l1``) and ``loss_weight`` (``x0`` or ``edm``) choose the training loss
-    (see ``KBNetProvider.training_loss``): only ``l2`` trains the posterior mean that Tweedie's
-    formula needs; ``l1``, the usual restoration loss, trains the posterior median.
+    (``KBNetRecipe.training_loss`` in :mod:`.training`): only ``l2`` trains the posterior mean
+    that Tweedie's formula needs; ``l1``, the usual restoration loss, trains the posterior median.
     """
 
     img_channel: int = 1

@@ -2,5 +2,6 @@
 
 from .model import UNet, UNetConfig
 from .provider import UNetProvider
+from .training import UNetRecipe
 
-__all__ = ["UNet", "UNetConfig", "UNetProvider"]
+__all__ = ["UNet", "UNetConfig", "UNetProvider", "UNetRecipe"]

@@ -32,7 +32,7 @@ import torch
 from skimage.restoration import (cycle_spin, denoise_nl_means, denoise_tv_chambolle, denoise_wavelet,
                                  estimate_sigma)
 
-from denoisebench import DenoisebenchError, ProviderContext, RestorationProvider
+from denoisebench import DenoisebenchError, ProviderContext, RestorationProvider, parse_bool
 
 #: The noise stds (in [0, 1] units) the rule constants were tuned on; ``-o mode=scaled`` shrinks
 #: stronger noise into this range (denoiser scaling) instead of extrapolating the rule.
@@ -40,8 +40,6 @@ TUNED_RANGE = (0.025, 3.2)
 SIGMA_CHOICES = ("known", "estimate")
 #: Run cycle spinning serially (the keyword was renamed in scikit-image 0.26).
 _SERIAL = {"workers" if "workers" in inspect.signature(cycle_spin).parameters else "num_workers": 1}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 class SkimageProvider(RestorationProvider):
@@ -73,10 +71,7 @@ class SkimageProvider(RestorationProvider):
             raise DenoisebenchError(
                 f"provider {self.name!r}: sigma must be one of {', '.join(SIGMA_CHOICES)}, "
                 f"got {self.sigma_source!r}")
-        clip = opts.get("clip", "true").lower()
-        if clip not in _TRUE | _FALSE:
-            raise DenoisebenchError(f"provider {self.name!r}: clip must be true or false, got {clip!r}")
-        self.clip = clip in _TRUE
+        self.clip = parse_bool(opts.get("clip", "true"), f"option clip of provider {self.name!r}")
 
     def denoise(self, y: torch.Tensor, noise_std: torch.Tensor | None) -> torch.Tensor:
         """Denoise each image of ``y`` (B x C x H x W, [0, 1] units) with its own noise std."""

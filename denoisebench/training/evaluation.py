@@ -1,0 +1,82 @@
+"""The periodic quality check of ``denoisebench train``: sample with the EMA weights, score, log.
+
+The sampler is any registered one (``--eval-sampler NAME``, ``--eval-sampler-option KEY=VALUE``;
+default DDIM at ``--eval-steps``), built once through the sampler registry before training starts,
+so a bad name or option is refused before any work. The samples are seeded by the run's seed
+(the same set at every evaluation) and drawn under a forked RNG, so evaluating never changes the
+training trajectory.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import torch
+
+from ..diffusion.samplers import Sampler, make_sampler
+from ..diffusion.schedule import NoiseSchedule
+from . import distributed as ddp
+from .callbacks import Callback, TrainingRun, TrainLog
+from .config import TrainConfig
+
+
+def build_eval_sampler(config: TrainConfig, schedule: NoiseSchedule) -> Sampler:
+    """The evaluation's sampler, from the registry (a one-line error for a bad name or option)."""
+    return make_sampler(config.eval_sampler, schedule, config.eval_steps, config.eval_sampler_options)
+
+
+def quality_summary(metrics: dict[str, Any]) -> dict[str, float]:
+    """The headline numbers of a harness result: FID/KID-proxy (and floor), entropy, ambiguity."""
+    picks = {"fid": ("fid", "value"), "kid": ("kid", "value"), "fid_floor": ("floor", "fid", "value"),
+             "kid_floor": ("floor", "kid", "value"), "class_entropy_bits": ("classifier", "entropy_bits"),
+             "ambiguous_share": ("classifier", "ambiguous_share"),
+             "memorised_share": ("nearest", "memorised_share")}
+    out: dict[str, float] = {}
+    for name, path in picks.items():
+        value: Any = metrics
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
+
+
+def evaluate_model(provider_cls: type, model: torch.nn.Module, dataset: Any, config: TrainConfig,
+                   sampler: Sampler, device: torch.device) -> dict[str, Any]:
+    """Sample a fixed, seeded set with ``sampler`` and score it with :func:`denoisebench.metrics.evaluate`."""
+    from ..diffusion.loop import generate
+    from ..providers.base import ProviderContext
+
+    context = ProviderContext(dataset=dataset, device=device, seed=config.seed)
+    with torch.random.fork_rng(devices=[]):
+        provider = provider_cls.from_model(copy.deepcopy(model).eval(), context)
+        images = generate(provider, sampler, config.eval_samples, config.seed, config.eval_samples,
+                          dataset.image_shape, device)
+        from ..metrics import evaluate
+
+        return evaluate(images, dataset, seed=config.seed) or {}
+
+
+class EvalCallback(Callback):
+    """Every ``eval_every`` steps, on rank 0: evaluate the EMA network and log the headline numbers."""
+
+    def __init__(self, log: TrainLog, sampler: Sampler) -> None:
+        self.log, self.sampler = log, sampler
+
+    def on_step(self, run: TrainingRun, loss: float, seconds: float) -> None:
+        cfg = run.config
+        if not cfg.eval_every or run.step % cfg.eval_every:
+            return
+        if run.dist.is_main:
+            started = time.perf_counter()
+            metrics = evaluate_model(run.provider_cls, run.ema.module, run.dataset, cfg, self.sampler,
+                                     run.dist.device)
+            summary = quality_summary(metrics)
+            text = " ".join(f"{k}={v:.4g}" for k, v in summary.items()) or "(the harness returned no KID/FID)"
+            self.log.say(f"eval step {run.step} ({cfg.eval_samples} samples, {self.sampler.label()} "
+                         f"{self.sampler.steps} steps, {time.perf_counter() - started:.0f} s): {text}")
+            run.result.evals.append({"step": run.step, "sampler": self.sampler.label(), **summary})
+            self.log.record({"step": run.step, "eval": summary, "sampler": self.sampler.label()})
+        ddp.barrier(run.dist)
