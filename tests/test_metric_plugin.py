@@ -1,4 +1,5 @@
-"""A metric from a plugin outside the core reaches run.json and every report format, with no core edit."""
+"""A sampler and a metric from a plugin outside the core: run uses the sampler, the metric reaches run.json
+and every report format, with no core edit."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import plugin_metrics
+import plugin_example
 from denoisebench import Evaluation, Metric, MetricColumn
 from denoisebench.cli import cli, main  # noqa: F401  (main registers the verbs)
 from denoisebench.datasets.base import ImageDataset
@@ -21,21 +22,28 @@ from denoisebench.metrics.floor import floor_subset
 from denoisebench.plugins import register_plugin, unregister_plugin
 from denoisebench.runs.records import load_samples
 
-PLUGIN = "metric-example"
+PLUGIN = "plugin-example"
 
 
 @pytest.fixture(scope="module")
 def plugin_run(tmp_path_factory: pytest.TempPathFactory, mnist5k: ImageDataset) -> Path:
     """One `denoisebench run` (12 samples, metrics on) with the plugin registered; returns the run dir."""
     results = tmp_path_factory.mktemp("results")
-    register_plugin(plugin_metrics, PLUGIN)
+    register_plugin(plugin_example, PLUGIN)
     try:
         res = CliRunner().invoke(cli, ["run", "--provider", "empirical", "-n", "12", "--steps", "3",
-                                       "--batch-size", "12", "--results-dir", str(results)], catch_exceptions=False)
+                                       "--sampler", "euler-a", "-s", "eta=0.5", "--batch-size", "12",
+                                       "--results-dir", str(results)], catch_exceptions=False)
     finally:
         unregister_plugin(PLUGIN)
     assert res.exit_code == 0, res.output
     return Path(res.stdout.strip().splitlines()[-1])
+
+
+def test_plugin_sampler_ran(plugin_run: Path) -> None:
+    sampler = json.loads((plugin_run / "run.json").read_text())["sampler"]
+    assert (sampler["name"], sampler["label"], sampler["plugin"]) == ("euler-a", "euler-a eta=0.5", PLUGIN)
+    assert sampler["nfe"] == 3 and sampler["options"] == {"eta": "0.5"}
 
 
 def test_plugin_metric_is_in_run_json(plugin_run: Path, mnist5k: ImageDataset) -> None:
@@ -45,7 +53,7 @@ def test_plugin_metric_is_in_run_json(plugin_run: Path, mnist5k: ImageDataset) -
     real = floor_subset(mnist5k, 12)
     assert metrics["floor"]["brightness"] == {"value": float(real.mean() / 255.0)}  # scored like a provider
     gap = metrics["ink_gap"]
-    assert gap["value"] == abs(plugin_metrics.ink(images).mean() - plugin_metrics.ink(mnist5k.heldout_images).mean())
+    assert gap["value"] == abs(plugin_example.ink(images).mean() - plugin_example.ink(mnist5k.heldout_images).mean())
     declared = metrics["declared"]
     assert list(declared)[:5] == ["fid", "kid", "prdc", "classifier", "nearest"]  # builtins first
     assert declared["brightness"]["plugin"] == PLUGIN and declared["brightness"]["depends_on_n"] is False
@@ -108,7 +116,7 @@ def test_a_failing_metric_is_null_with_one_warning(tiny_dataset: ImageDataset) -
     said: list[str] = []
     images = tiny_dataset.heldout_images[:6]
     out = evaluate(images, tiny_dataset, seed=0, progress=said.append,
-                   metrics=[Broken, plugin_metrics.MeanBrightness, plugin_metrics.InkGap])
+                   metrics=[Broken, plugin_example.MeanBrightness, plugin_example.InkGap])
     warnings = [line for line in said if line.startswith("Warning")]
     assert len(warnings) == 2  # the samples and the floor's real digits: once each, each naming the metric
     assert all("'broken'" in w and "RuntimeError: division by zero, deliberately" in w for w in warnings)
