@@ -132,3 +132,16 @@ def test_samplers_listing() -> None:
     text = cli_inproc("samplers").stdout.splitlines()
     assert text[0].split()[:2] == ["name", "kind"] and set(text[1]) <= {"-", " "}
     assert np.any([line.startswith("ddim ") for line in text])
+
+
+def test_report_takes_run_dirs_and_refuses_an_unwritable_output(tmp_path: Path) -> None:
+    run_dir = Path(cli_inproc("run", "-p", "empirical", "-n", "2", "--steps", "2", "--no-metrics",
+                              "--results-dir", str(tmp_path / "r")).stdout.strip().splitlines()[-1])
+    for args in ([str(run_dir)], ["--results-dir", str(run_dir)], [str(tmp_path / "r")]):
+        out = cli_inproc("report", *args, "--format", "json")
+        assert out.returncode == 0 and len(json.loads(out.stdout)["tables"][0]["rows"]) >= 1, args
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = cli("report", str(run_dir), "--output", str(blocker / "report.md"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "cannot write the report" in proc.stderr and "--output" in proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,14 +19,19 @@ FORMATS = ("markdown", "html", "csv", "json")
 __all__ = ["FORMATS", "Table", "build_report", "build_tables", "load_runs", "write_text_atomic"]
 
 
-def build_report(results_dir: Path, fmt: str = "markdown", output: Path | None = None, dataset: str | None = None,
-                 provider: str | None = None, warn: Callable[[str], None] | None = None) -> str:
-    """The report text; with ``output`` also writes it (and quality-vs-NFE plots beside it) atomically."""
+def build_report(results_dir: Path | list[Path], fmt: str = "markdown", output: Path | None = None,
+                 dataset: str | None = None, provider: str | None = None,
+                 warn: Callable[[str], None] | None = None) -> str:
+    """The report text of results dirs or run dirs; with ``output`` also writes it (and
+    quality-vs-NFE plots beside it) atomically."""
     if fmt not in FORMATS:
         raise DenoisebenchError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    if not results_dir.is_dir():
-        raise DenoisebenchError(f"results dir {results_dir} does not exist: run 'denoisebench run' first "
-                                "or pass --results-dir")
+    for root in [results_dir] if isinstance(results_dir, Path) else results_dir:
+        if not root.is_dir():
+            raise DenoisebenchError(f"results dir {root} does not exist: run 'denoisebench run' first "
+                                    "or pass --results-dir")
+    if output is not None:
+        check_writable(output)
     warnings: list[str] = []
 
     def _warn(msg: str) -> None:
@@ -52,3 +58,16 @@ def build_report(results_dir: Path, fmt: str = "markdown", output: Path | None =
     if output is not None:
         write_text_atomic(output, text)
     return text
+
+
+def check_writable(output: Path) -> None:
+    """A one-line error, before any work, when the report cannot be written at ``output``."""
+    if output.is_dir():
+        raise DenoisebenchError(f"--output {output} is a directory: name a file, e.g. {output / 'report.md'}")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(output.parent, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        raise DenoisebenchError(f"cannot write the report to {output} ({exc.strerror or exc}): choose another "
+                                "--output") from None

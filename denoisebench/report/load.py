@@ -133,15 +133,23 @@ def run_row(record: dict[str, Any], run_dir: Path, registry: dict[str, MetricSpe
     return row
 
 
-def load_runs(results_dir: Path, warn: Callable[[str], None]) -> pd.DataFrame:
-    """A row per readable run; unreadable ones are skipped with ``warn("... <file> ...")``."""
+def run_files(paths: Path | list[Path]) -> list[Path]:
+    """The run.json files of results dirs and run dirs (a run dir is one that holds run.json itself)."""
+    found: list[Path] = []
+    for root in [paths] if isinstance(paths, Path) else paths:
+        if (root / RUN_FILE).is_file():
+            found.append(root / RUN_FILE)
+        elif root.is_dir():
+            found += [p for p in sorted(root.glob(f"*/{RUN_FILE}"))
+                      if not p.parent.name.startswith((".", STAGING_PREFIX))]
+    return list(dict.fromkeys(found))
+
+
+def load_runs(results_dir: Path | list[Path], warn: Callable[[str], None]) -> pd.DataFrame:
+    """A row per readable run under results dirs or run dirs; unreadable ones are skipped with ``warn``."""
     rows = []
-    if not results_dir.is_dir():
-        return pd.DataFrame(rows)
     registry, builtins = registered_specs(), builtin_specs()
-    for path in sorted(results_dir.glob(f"*/{RUN_FILE}")):
-        if path.parent.name.startswith((".", STAGING_PREFIX)):
-            continue
+    for path in run_files(results_dir):
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(record, dict):
