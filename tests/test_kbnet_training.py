@@ -25,6 +25,15 @@ def test_kbnet_is_trainable_through_its_recipe() -> None:
     assert not any(hasattr(KBNetProvider, name) for name in ("draw", "training_loss", "build_model"))
 
 
+def test_the_recipe_calls_the_network_without_inspecting_it() -> None:
+    """The trainer may pass a DDP wrapper: the recipe reads the architecture off its own config."""
+    torch.manual_seed(0)
+    net = KBNetS(KBNetConfig(**TINY))
+    batch = _draw(torch.rand(3, 1, 8, 8) * 2 - 1, torch.Generator().manual_seed(0))
+    assert torch.equal(_loss(net, batch), KBNetRecipe(net.config).training_loss(lambda y: net(y), batch,
+                                                                                 linear_schedule()))
+
+
 def _loss(model: torch.nn.Module, batch: dict, schedule=None) -> torch.Tensor:
     """The recipe's loss for the model's own config."""
     return KBNetRecipe(model.config).training_loss(model, batch, schedule or linear_schedule())

@@ -95,6 +95,9 @@ def test_training_loss_is_the_weighted_mse_of_the_target() -> None:
     w = torch.clamp(snr, max=5.0) / (snr + 1)
     expected = (w * (net(x_t, batch["t"]) - v).pow(2).mean(dim=(1, 2, 3))).mean()
     assert torch.allclose(recipe.training_loss(net, batch, sched), expected, rtol=1e-5)
+    # the trainer may pass a DDP wrapper: the recipe only calls what it is given
+    assert torch.equal(recipe.training_loss(lambda x, t: net(x, t), batch, sched),
+                       recipe.training_loss(net, batch, sched))
 
 
 def test_channels_last_path_matches_the_eager_contiguous_path(tiny_dataset) -> None:
@@ -107,6 +110,16 @@ def test_channels_last_path_matches_the_eager_contiguous_path(tiny_dataset) -> N
     fast = UNetProvider.from_model(net, ProviderContext(dataset=tiny_dataset, options={"channels_last": "1"}))
     with torch.inference_mode():
         assert torch.allclose(plain.predict_eps(x, t, sched), fast.predict_eps(x, t, sched), atol=1e-5)
+
+
+@pytest.mark.parametrize("word, expected", [("off", False), ("NO", False), ("on", True), ("yes", True)])
+def test_flag_options_accept_the_public_boolean_words(tiny_dataset, word: str, expected: bool) -> None:
+    provider = UNetProvider.from_model(UNet(UNetConfig(**TINY)), ProviderContext(
+        dataset=tiny_dataset, options={"channels_last": word}))
+    assert provider.info()["channels_last"] is expected
+    with pytest.raises(DenoisebenchError, match="option channels_last of provider 'unet' must be 1 or 0"):
+        UNetProvider.from_model(UNet(UNetConfig(**TINY)), ProviderContext(
+            dataset=tiny_dataset, options={"channels_last": "fast"}))
 
 
 def test_unknown_option_is_refused(tiny_dataset) -> None:

@@ -54,7 +54,7 @@ class TrainResult:
 
 @dataclass
 class TrainingRun:
-    """What callbacks see of a run in progress. ``model`` and ``ema`` are bare networks, never DDP."""
+    """What callbacks see of a run in progress; ``model`` and ``ema.module`` are bare networks, never DDP."""
 
     config: TrainConfig
     provider_cls: type
@@ -78,11 +78,13 @@ class TrainingRun:
 class TrainLog:
     """Messages on stderr and records in ``*.log.jsonl``, both from rank 0 only.
 
-    A fresh run starts a new log (replacing one an ``--overwrite`` run left); a resumed run appends.
+    A fresh run starts a new log (removing one an ``--overwrite`` run replaces); a resumed run appends.
     """
 
     def __init__(self, path: Path, say: Logger, main: bool, append: bool) -> None:
-        self.path, self._say, self.main, self._mode = path, say, main, "a" if append else "w"
+        self.path, self._say, self.main = path, say, main
+        if main and not append:
+            path.unlink(missing_ok=True)
 
     def say(self, msg: str) -> None:
         if self.main:
@@ -92,9 +94,8 @@ class TrainLog:
         if not self.main:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open(self._mode) as fh:
+        with self.path.open("a") as fh:
             fh.write(json.dumps(entry) + "\n")
-        self._mode = "a"
 
 
 class Callback:

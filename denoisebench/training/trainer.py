@@ -18,7 +18,7 @@ import math
 import signal
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,6 +32,9 @@ from .config import TrainConfig, build_model_config
 from .evaluation import EvalCallback, build_eval_sampler
 from .output import check_output, log_path
 from .recipe import recipe_of
+
+if TYPE_CHECKING:
+    from ..diffusion.schedule import NoiseSchedule
 
 __all__ = ["BatchOrder", "StopFlag", "TrainResult", "step_seed", "train"]
 
@@ -99,7 +102,7 @@ def _stop_reason(run: TrainingRun, stop: StopFlag, interrupt_after: int | None) 
     return None
 
 
-def _loop(run: TrainingRun, data: torch.Tensor, schedule: Any, callbacks: Sequence[Callback],
+def _loop(run: TrainingRun, data: torch.Tensor, schedule: NoiseSchedule, callbacks: Sequence[Callback],
           interrupt_after: int | None) -> None:
     """Optimise until a stop reason holds on any rank; then the callbacks' ``on_end``."""
     from timm.scheduler import CosineLRScheduler

@@ -115,6 +115,7 @@ def test_options_strength_sigma_and_clip() -> None:
     estimated = provider("nlmeans", sigma="estimate")
     np.testing.assert_array_equal(estimated.denoise(y, s).numpy(), estimated.denoise(y, 5 * s).numpy())
     unclipped = provider("wavelet", clip="false").denoise(y * 4, s)
+    assert provider("wavelet", clip="off").clip is False and provider("wavelet", clip="1").clip is True
     assert unclipped.min() < 0 or unclipped.max() > 1
     clipped = provider("wavelet").denoise(y * 4, s)
     assert clipped.min() >= 0 and clipped.max() <= 1
