@@ -1,5 +1,5 @@
-"""KBNet_s: the network (:mod:`.arch`), its architecture read off official weights (:mod:`.shapes`),
-its training recipe (:mod:`.training`) and the provider (:mod:`.provider`)."""
+"""KBNet_s: its config (:mod:`.config`), the network (:mod:`.arch`), the architecture read off
+official weights (:mod:`.shapes`), its training recipe (:mod:`.training`), the provider (:mod:`.provider`)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import torch
 
-from .arch import KBNetConfig, official_gray_config
+from .config import KBNetConfig, official_gray_config
 
 
 def _count_blocks(sd: Mapping[str, torch.Tensor], stage: str) -> list[int]:

@@ -22,7 +22,8 @@ from torch import nn
 from ...diffusion.schedule import NoiseSchedule
 from ...errors import DenoisebenchError
 from ...training.recipe import Forward, TrainingRecipe
-from .arch import KBNetConfig, KBNetS, official_gray_config
+from .arch import KBNetS
+from .config import KBNetConfig, official_gray_config
 from .shapes import describe_config, infer_config
 
 #: Scale of the l2 loss weight, about the pixel std of MNIST digits in [0, 1] units.
