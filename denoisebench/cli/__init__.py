@@ -32,7 +32,7 @@ class OneLineErrorGroup(click.Group):
             click.echo(f"Error: {exc}".replace("\n", " "), err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("Interrupted: nothing was written.", err=True)
+            click.echo("Interrupted: a run writes nothing; train keeps its last saved checkpoint.", err=True)
             sys.exit(130)
 
 
