@@ -115,9 +115,9 @@ def test_one_step_samplers_land_on_the_posterior_mean() -> None:
 STOCHASTIC = [
     ("ddpm", 1000, {"variance": "large"}, 1.0),
     ("heun", 200, {"s_churn": "80"}, S2),
-    ("dpmpp-2m-sde", 200, {}, S2),
-    ("dpmpp-2m-sde", 200, {"solver": "heun"}, S2),
-    ("dpmpp-2m-sde", 200, {"eta": "0.5", "spacing": "logsnr"}, S2),
+    ("dpmpp-2m-sde", 200, {"spacing": "karras"}, S2),
+    ("dpmpp-2m-sde", 200, {"solver": "heun", "spacing": "logsnr"}, S2),
+    ("dpmpp-2m-sde", 200, {"eta": "0.5"}, S2),
 ]
 
 

@@ -32,7 +32,6 @@ class DPMPP2MSampler(SigmaSpaceSampler):
 
     name: ClassVar[str] = "dpmpp-2m"
     description: ClassVar[str] = "DPM-Solver++(2M), data prediction, multistep in log sigma (Lu et al. 2022)"
-    default_spacing: ClassVar[str] = "logsnr"
 
     def __init__(self, schedule: NoiseSchedule, steps: int, options: Mapping[str, str] | None = None,
                  **values: Any) -> None:

@@ -39,7 +39,6 @@ class DPMPP2MSDESampler(SigmaSpaceSampler):
         "eta": "noise scale in [0, 1] (default 1: the reverse SDE; 0: deterministic)",
         "solver": f"second-order correction: {' or '.join(SOLVERS)} (default midpoint)",
     }
-    default_spacing: ClassVar[str] = "karras"
 
     def __init__(self, schedule: NoiseSchedule, steps: int, options: Mapping[str, str] | None = None,
                  **values: Any) -> None:

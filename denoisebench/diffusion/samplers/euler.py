@@ -24,7 +24,6 @@ class EulerSampler(SigmaSpaceSampler):
 
     name: ClassVar[str] = "euler"
     description: ClassVar[str] = "Euler on the probability-flow ODE in sigma (= DDIM eta = 0; Karras et al. 2022)"
-    default_spacing: ClassVar[str] = "karras"
 
     def advance(self, model: EpsModel, x_t: torch.Tensor, x_tilde: torch.Tensor, i: int,
                 state: dict[str, Any], noise: SampleNoise | None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -45,7 +45,6 @@ class HeunSampler(SigmaSpaceSampler):
         "s_noise": "scale of the re-injected noise (default 1)",
     }
     evals_per_step: ClassVar[int] = 2
-    default_spacing: ClassVar[str] = "karras"
 
     def __init__(self, schedule: NoiseSchedule, steps: int, options: Mapping[str, str] | None = None,
                  **values: Any) -> None:
@@ -98,4 +97,5 @@ class HeunSampler(SigmaSpaceSampler):
     def describe(self) -> dict[str, object]:
         # s_tmax = inf is written as null (strict JSON has no infinity)
         return {**super().describe(), "s_churn": self.s_churn, "s_tmin": self.s_tmin,
-                "s_tmax": self.s_tmax if math.isfinite(self.s_tmax) else None, "s_noise": self.s_noise, "churn_timesteps": list(self.churn_timesteps)}
+                "s_tmax": self.s_tmax if math.isfinite(self.s_tmax) else None, "s_noise": self.s_noise,
+                "churn_timesteps": list(self.churn_timesteps)}

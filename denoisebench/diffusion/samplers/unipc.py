@@ -59,7 +59,6 @@ class UniPCSampler(SigmaSpaceSampler):
         **Sampler.options,
         "corrector": "apply UniC after each predictor step: 1 or 0 (default 1)",
     }
-    default_spacing: ClassVar[str] = "logsnr"
 
     def __init__(self, schedule: NoiseSchedule, steps: int, options: Mapping[str, str] | None = None,
                  **values: Any) -> None:
