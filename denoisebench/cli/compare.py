@@ -22,10 +22,13 @@ from . import cli
 @click.option("--bootstrap", "n_bootstrap", type=click.IntRange(min=100), default=1000, show_default=True,
               help="Bootstrap replicates.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap resampling.")
+@click.option("--fixed-reference", is_flag=True,
+              help="Hold the held-out reference set fixed: intervals cover generation noise only (narrower; a "
+                   "statement about this reference set rather than the data distribution).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder with the dataset's files (for 'mnist').")
 def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Path | None, metrics: tuple[str, ...],
-                    n_bootstrap: int, seed: int, data_dir: Path | None) -> None:
+                    n_bootstrap: int, seed: int, fixed_reference: bool, data_dir: Path | None) -> None:
     """Compare every pair of entries run on the same dataset, sampler, steps and N, paired by seed and
     sample index: the difference of each metric, its 95% interval, a verdict and rank groups."""
     from ..compare import SampleSource, compare_runs, render, runs_in, runs_of_plan
@@ -58,7 +61,8 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
         refs = runs_in(target, warn)
     comparison = compare_runs(refs, SampleSource(memorisation=not metrics or "memorised" in metrics,
                                                  data_dir=data_dir),
-                              list(metrics) or None, n_bootstrap, seed, order, progress=note, warn=warn)
+                              list(metrics) or None, n_bootstrap, seed, order, progress=note, warn=warn,
+                              resample_reference=not fixed_reference)
     text = render(comparison, fmt)
     if output is None:
         click.echo(text, nl=False)

@@ -7,9 +7,14 @@ set that every entry and seed uses. A metric's replicate for (entry, seed, b) is
 resampled rows; the difference of two entries' replicates is then a draw of their paired difference.
 
 The resamples of seed s depend only on (bootstrap seed, s), so an entry's replicates do not change
-when other entries or seeds are added. Values on the full sets use the project's metric functions
-(pytorch-fid's sqrtm for the FID-proxy, the unbiased KID-proxy on the whole sets); replicates use
-the same formulas (eigh for the matrix square root; kernel sums weighted by resample counts).
+when other entries or seeds are added. With ``resample_reference=False`` the reference set is held
+fixed: the interval then covers the generation noise only, conditional on this held-out set; it
+is narrower, and more seeds keep narrowing it (the reference set's own sampling noise, which more
+seeds cannot remove, is left out).
+
+Values on the full sets use the project's metric functions (pytorch-fid's sqrtm for the FID-proxy,
+the unbiased KID-proxy on the whole sets); replicates use the same formulas (eigh for the matrix
+square root; kernel sums weighted by resample counts).
 """
 
 from __future__ import annotations
@@ -49,17 +54,22 @@ class ResamplePlan:
 
     reference: np.ndarray
     samples: dict[int, np.ndarray]
+    reference_fixed: bool = False
 
     @property
     def n_bootstrap(self) -> int:
         return int(self.reference.shape[0])
 
 
-def make_plan(seeds: list[int], n: int, m: int, n_bootstrap: int, seed: int = 0) -> ResamplePlan:
-    """Resample indices for ``seeds`` (N samples each) and a reference set of M."""
-    ref = np.random.default_rng([seed, 2**31]).integers(0, m, (n_bootstrap, m))
+def make_plan(seeds: list[int], n: int, m: int, n_bootstrap: int, seed: int = 0,
+              resample_reference: bool = True) -> ResamplePlan:
+    """Resample indices for ``seeds`` (N samples each) and a reference set of M (or its identity)."""
+    if resample_reference:
+        ref = np.random.default_rng([seed, 2**31]).integers(0, m, (n_bootstrap, m))
+    else:
+        ref = np.broadcast_to(np.arange(m), (n_bootstrap, m))
     samples = {s: np.random.default_rng([seed, s]).integers(0, n, (n_bootstrap, n)) for s in seeds}
-    return ResamplePlan(ref, samples)
+    return ResamplePlan(ref, samples, reference_fixed=not resample_reference)
 
 
 def counts(indices: np.ndarray, size: int) -> np.ndarray:
@@ -81,7 +91,10 @@ class ReferenceReplicates:
         self.reference = np.asarray(reference, np.float64)
         self.plan = plan
         m = len(self.reference)
-        self.stats = [gaussian_stats(self.reference[idx]) for idx in plan.reference] if "fid" in metrics else []
+        self.stats = []
+        if "fid" in metrics:
+            self.stats = ([gaussian_stats(self.reference)] * plan.n_bootstrap if plan.reference_fixed
+                          else [gaussian_stats(self.reference[idx]) for idx in plan.reference])
         self.v = counts(plan.reference, m) if "kid" in metrics else None
         if self.v is not None:
             self.kid_rr = _unbiased_pair_sums(polynomial_kernel(self.reference, self.reference), self.v) / (m * (m - 1))
@@ -135,13 +148,14 @@ class EntryMetrics:
 
 
 def bootstrap_entries(sets: dict[tuple[str, int], SampleSet], reference: np.ndarray, metrics: list[str],
-                      n_bootstrap: int = 1000, seed: int = 0,
-                      progress: Callable[[str], None] | None = None) -> dict[tuple[str, int, str], EntryMetrics]:
+                      n_bootstrap: int = 1000, seed: int = 0, progress: Callable[[str], None] | None = None,
+                      resample_reference: bool = True) -> dict[tuple[str, int, str], EntryMetrics]:
     """Values and replicates of every metric for every (entry, seed) of one setting (all the same N)."""
     sizes = {len(s) for s in sets.values()}
     if len(sizes) != 1:
         raise ValueError(f"sample sets of one setting must have the same N, got {sorted(sizes)}")
-    plan = make_plan(sorted({s for _e, s in sets}), sizes.pop(), len(reference), n_bootstrap, seed)
+    plan = make_plan(sorted({s for _e, s in sets}), sizes.pop(), len(reference), n_bootstrap, seed,
+                     resample_reference)
     ref = ReferenceReplicates(reference, plan, metrics)
     out = {}
     for k, ((entry, s), sample) in enumerate(sorted(sets.items())):

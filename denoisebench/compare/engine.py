@@ -32,6 +32,7 @@ class Comparison:
     settings: list[SettingResult]
     metrics: list[str]
     n_bootstrap: int
+    resample_reference: bool = True
 
     @property
     def pairs(self) -> list[PairResult]:
@@ -45,11 +46,12 @@ def _mean_or_none(values: list[float | None]) -> float | None:
 
 def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | None = None,
                  n_bootstrap: int = 1000, seed: int = 0, order: list[str] | None = None,
-                 progress: Callable[[str], None] | None = None,
-                 warn: Callable[[str], None] | None = None) -> Comparison:
+                 progress: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None,
+                 resample_reference: bool = True) -> Comparison:
     """Paired comparisons of every pair of entries that share a setting and at least one seed.
 
-    ``order`` fixes the entry order (a suite's); other entries follow alphabetically.
+    ``order`` fixes the entry order (a suite's); other entries follow alphabetically. With
+    ``resample_reference=False`` the held-out reference set is held fixed in the bootstrap.
     """
     metrics = list(metrics or METRICS)
     if not source.memorisation and "memorised" in metrics:
@@ -73,7 +75,8 @@ def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | 
         sets = {(e, s): loaded[r.run_dir] for e, seeds in by_entry.items() for s, r in seeds.items()}
         if progress is not None:
             progress(f"{setting.title()}: {len(entries)} entries, {len(sets)} runs")
-        boot = bootstrap_entries(sets, source.reference(setting), metrics, n_bootstrap, seed, progress)
+        boot = bootstrap_entries(sets, source.reference(setting), metrics, n_bootstrap, seed, progress,
+                                 resample_reference)
         pairs: list[PairResult] = []
         ranked: dict[str, list[Standing]] = {}
         for metric in metrics:
@@ -83,10 +86,10 @@ def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | 
                     per_seed.setdefault(e, {})[s] = value
             if len(per_seed) < 2:
                 continue
-            metric_pairs = compare_pairs(setting, metric, per_seed, entries)
+            metric_pairs = compare_pairs(setting, metric, per_seed, entries, reference_resampled=resample_reference)
             pairs += metric_pairs
             ranked[metric] = standings(metric, per_seed, metric_pairs)
         results.append(SettingResult(setting, entries, {e: tuple(sorted(by_entry[e])) for e in entries}, pairs,
                                      ranked, {e: _mean_or_none([r.ms_per_image for r in by_entry[e].values()])
                                               for e in entries}))
-    return Comparison(results, metrics, n_bootstrap)
+    return Comparison(results, metrics, n_bootstrap, resample_reference)

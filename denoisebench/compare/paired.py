@@ -40,13 +40,15 @@ class PairResult:
     seeds: tuple[int, ...]
     n_bootstrap: int
     level: float = 0.95
+    reference_resampled: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object of this comparison."""
         return {"a": self.a, "b": self.b, "metric": self.metric, "diff": self.diff, "ci_low": self.ci_low,
                 "ci_high": self.ci_high, "verdict": self.verdict, "a_value": self.a_value, "b_value": self.b_value,
                 **self.setting.describe(), "seeds": list(self.seeds), "n_bootstrap": self.n_bootstrap,
-                "level": self.level, "lower_is_better": METRICS[self.metric].lower_is_better}
+                "level": self.level, "lower_is_better": METRICS[self.metric].lower_is_better,
+                "reference": "resampled" if self.reference_resampled else "fixed"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def paired_difference(a: list[EntryMetrics], b: list[EntryMetrics], lower_is_bet
 
 
 def compare_pairs(setting: Setting, metric: str, per_seed: dict[str, dict[int, EntryMetrics]],
-                  order: list[str], level: float = 0.95) -> list[PairResult]:
+                  order: list[str], level: float = 0.95, reference_resampled: bool = True) -> list[PairResult]:
     """Every pair (a before b in ``order``) with at least one common seed."""
     spec = METRICS[metric]
     out = []
@@ -96,7 +98,7 @@ def compare_pairs(setting: Setting, metric: str, per_seed: dict[str, dict[int, E
             diff, low, high, v = paired_difference(xa, xb, spec.lower_is_better, level)
             out.append(PairResult(setting, metric, a, b, float(np.mean([x.value for x in xa])),
                                   float(np.mean([x.value for x in xb])), diff, low, high, v, tuple(common),
-                                  int(len(xa[0].replicates)), level))
+                                  int(len(xa[0].replicates)), level, reference_resampled))
     return out
 
 

@@ -57,6 +57,13 @@ def _pair_cells(p: PairResult) -> list[str]:
     return [p.a, p.b, _fmt(p.metric, p.diff), _interval(p), p.verdict, " ".join(map(str, p.seeds))]
 
 
+def _method(comparison: Comparison) -> str:
+    reference = ("the held-out reference resampled once per replicate" if comparison.resample_reference
+                 else "the held-out reference held fixed (intervals cover generation noise only)")
+    return (f"Paired bootstrap over sample indices within each seed ({comparison.n_bootstrap} replicates), "
+            f"{reference}, seeds averaged; 95% percentile intervals.")
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     esc = [[c.replace("|", "\\|") for c in r] for r in rows]
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in esc)]
@@ -64,9 +71,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def to_markdown(comparison: Comparison) -> str:
     lines = ["# Paired comparisons", "",
-             f"Paired bootstrap over sample indices within each seed ({comparison.n_bootstrap} replicates), "
-             "the held-out reference resampled once per replicate, seeds averaged; 95% percentile intervals. "
-             "`tied`: the interval contains 0. Rank = 1 + the number of entries that beat it."]
+             f"{_method(comparison)} `tied`: the interval contains 0. Rank = 1 + the number of entries that beat it."]
     if not comparison.settings:
         lines += ["", "No setting has two entries with samples to compare."]
     for result in comparison.settings:
@@ -103,10 +108,8 @@ def _html_table(header: list[str], rows: list[list[str]], classes: list[str] | N
 def to_html(comparison: Comparison) -> str:
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>denoisebench: paired comparisons</title>",
              f"<style>{_CSS}</style></head><body><h1>Paired comparisons</h1>",
-             f"<p class='note'>Paired bootstrap over sample indices within each seed ({comparison.n_bootstrap} "
-             "replicates), the held-out reference resampled once per replicate, seeds averaged; 95% percentile "
-             "intervals. <em>tied</em>: the interval contains 0. Rank = 1 + the number of entries that beat it; "
-             "rows of one rank share a shade.</p>"]
+             f"<p class='note'>{html.escape(_method(comparison))} <em>tied</em>: the interval contains 0. "
+             "Rank = 1 + the number of entries that beat it; rows of one rank share a shade.</p>"]
     if not comparison.settings:
         parts.append("<p>No setting has two entries with samples to compare.</p>")
     for result in comparison.settings:
