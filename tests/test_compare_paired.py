@@ -149,3 +149,22 @@ def test_ranks_have_ties() -> None:
     assert {(p.a, p.b): p.verdict for p in pairs} == {("a", "b"): A_BETTER, ("a", "c"): A_BETTER, ("b", "c"): TIED}
     ranked = standings("fid", per_seed, pairs)
     assert [(r.entry, r.rank, r.tied_with) for r in ranked] == [("a", 1, ()), ("b", 2, ("c",)), ("c", 2, ("b",))]
+
+
+def test_a_fixed_reference_leaves_its_noise_out_of_the_interval() -> None:
+    rng = np.random.default_rng(8)
+    delta = np.array([0.3, 0.0, 0.0, 0.0])
+    sets = _shifted_entries(delta, 300, [0, 1, 2], rng)
+    reference = rng.standard_normal((300, 4))
+    plan = make_plan([0], 300, 300, n_bootstrap=3, resample_reference=False)
+    assert plan.reference_fixed and all((row == np.arange(300)).all() for row in plan.reference)
+    widths = {}
+    for resample in (True, False):
+        boot = bootstrap_entries(sets, reference, ["fid"], n_bootstrap=300, seed=1, resample_reference=resample)
+        per_seed: dict[str, dict[int, EntryMetrics]] = {}
+        for (e, s, _m), value in boot.items():
+            per_seed.setdefault(e, {})[s] = value
+        (pair,) = compare_pairs(SETTING, "fid", per_seed, ["a", "b"], reference_resampled=resample)
+        assert pair.as_dict()["reference"] == ("resampled" if resample else "fixed")
+        widths[resample] = pair.ci_high - pair.ci_low
+    assert widths[False] < 0.8 * widths[True]
