@@ -179,3 +179,26 @@ def test_dry_run_lists_cells_with_cost_and_runs_nothing(suite_file: Path, tmp_pa
     assert [r[0] for r in rows] == ["complete", "complete", "to", "to"]
     assert all(r[-1].endswith("s") for r in rows[2:])  # an estimated cost such as '0s'
     assert len(run_dirs(results)) == 2
+
+
+def test_progress_counts_cells_and_estimates_the_time_left(suite_file: Path) -> None:
+    import io
+
+    from denoisebench.suite import expand
+    from denoisebench.suite.progress import SuiteProgress
+
+    cells = expand(load_suite(suite_file))  # 4 cells of 4 images x 2 steps = 8 image-steps each
+    now = [0.0]
+    stream = io.StringIO()
+    progress = SuiteProgress(total_cells=5, done_cells=1, pending=cells, stream=stream, interactive=True,
+                             clock=lambda: now[0])
+    assert progress.eta() is None
+    progress.start_cell(cells[0])
+    now[0] = 10.0
+    progress.advance(4)  # 4 of 32 image-steps in 10 s: 28 left at the same pace
+    assert progress.eta() == pytest.approx(70.0)
+    assert "1/5 cells done" in progress.line() and "50%" in progress.line() and "ETA 1m10s" in progress.line()
+    progress.advance(4)
+    progress.finish_cell("run-dir")
+    assert progress.done_cells == 2 and progress.units_left == 24
+    assert "2/5 done" in stream.getvalue() and "\r" in stream.getvalue()
