@@ -55,6 +55,8 @@ class UniPCSampler(SigmaSpaceSampler):
 
     name: ClassVar[str] = "unipc"
     description: ClassVar[str] = "UniPC-2, B(h) = bh2, data prediction, with the UniC corrector (Zhao et al. 2023)"
+    #: Chosen by FID-proxy on the shipped U-Net (results/reference/nfe/README.md): linspace led at 10 and 20 NFE.
+    default_spacing: ClassVar[str] = "linspace"
     options: ClassVar[dict[str, str]] = {
         **Sampler.options,
         "corrector": "apply UniC after each predictor step: 1 or 0 (default 1)",
