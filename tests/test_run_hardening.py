@@ -145,3 +145,60 @@ def test_report_takes_run_dirs_and_refuses_an_unwritable_output(tmp_path: Path) 
     proc = cli("report", str(run_dir), "--output", str(blocker / "report.md"))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "cannot write the report" in proc.stderr and "--output" in proc.stderr
+
+
+def test_checkpoint_for_a_provider_without_weights_is_refused(tmp_path: Path) -> None:
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"x")
+    proc = cli_inproc("run", "-p", "empirical", "-n", "2", "--steps", "2", "--checkpoint", str(weights),
+                      "--results-dir", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "loads no weights" in proc.stderr and "drop --checkpoint" in proc.stderr
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+    from denoisebench.plugins import get_registry
+
+    assert get_registry().provider("unet")[0].takes_checkpoint()
+    assert get_registry().provider("kbnet")[0].takes_checkpoint()
+
+
+class _Denoiser:
+    """Restoration providers whose denoise() breaks the contract in one way each (public API only)."""
+
+    @staticmethod
+    def make(kind: str) -> type:
+        import torch
+
+        from denoisebench import RestorationProvider
+
+        class Bad(RestorationProvider):
+            name, description = f"bad-{kind}", "test"
+
+            def denoise(self, y, noise_std):
+                if kind == "numpy":
+                    return y.numpy()
+                if kind == "float64":
+                    return y.double()
+                if kind == "shape":
+                    return y[..., :-1]
+                return y / noise_std.clamp(1)  # a non-blind denoiser that forgot blind = False
+
+        return Bad
+
+
+@pytest.mark.parametrize("kind, needle", [
+    ("numpy", "returned a numpy.ndarray; expected a torch.Tensor of shape"),
+    ("float64", "returned shape (2, 1, 28, 28), dtype torch.float64"),
+    ("shape", "returned shape (2, 1, 28, 27)"),
+    ("needs-sigma", "set blind = False to receive the noise level"),
+])
+def test_restoration_output_is_checked_before_any_arithmetic(kind: str, needle: str, tiny_dataset) -> None:
+    import torch
+
+    from denoisebench import ProviderContext, ProviderError
+    from denoisebench.diffusion.schedule import linear_schedule
+
+    provider = _Denoiser.make(kind)(ProviderContext(tiny_dataset))
+    x = torch.randn(2, 1, 28, 28)
+    with pytest.raises(ProviderError) as info:
+        provider.predict_eps(x, torch.tensor([10, 500]), linear_schedule(1000))
+    message = str(info.value)
+    assert "\n" not in message and f"'bad-{kind}'" in message and needle in message

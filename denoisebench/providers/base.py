@@ -42,6 +42,16 @@ class EpsilonProvider(ABC):
     training: ClassVar[type[TrainingRecipe] | None] = None
     #: The weights loaded when no ``--checkpoint`` is given (None: there are none).
     default_checkpoint: ClassVar[Path | None] = None
+    #: Whether ``--checkpoint`` means anything to this provider; ``run`` refuses it otherwise.
+    #: Default: providers that are trainable or ship weights.
+    accepts_checkpoint: ClassVar[bool | None] = None
+
+    @classmethod
+    def takes_checkpoint(cls) -> bool:
+        """Whether this provider loads weights from ``--checkpoint``."""
+        if cls.accepts_checkpoint is not None:
+            return cls.accepts_checkpoint
+        return cls.training is not None or cls.default_checkpoint is not None
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context

@@ -26,11 +26,22 @@ from typing import ClassVar
 
 import torch
 
-from ..errors import DenoisebenchError
+from ..errors import DenoisebenchError, ProviderError
 from ..diffusion.schedule import NoiseSchedule
 from .base import EpsilonProvider, ProviderContext
 
 NORMALISATION_MODES = ("tweedie", "scaled", "seed")
+
+
+def check_denoised(name: str, y: torch.Tensor, out: object) -> None:
+    """A one-line error naming the provider unless ``denoise`` returned a tensor like ``y``."""
+    expect = f"a torch.Tensor of shape {tuple(y.shape)}, dtype {y.dtype}, on {y.device} (like y)"
+    if not isinstance(out, torch.Tensor):
+        raise ProviderError(f"provider {name!r}: denoise() returned a {type(out).__module__}.{type(out).__name__}; "
+                            f"expected {expect}; convert with torch.from_numpy(...).to(y)")
+    if out.shape != y.shape or out.dtype != y.dtype or out.device != y.device:
+        got = f"shape {tuple(out.shape)}, dtype {out.dtype}, on {out.device}"
+        raise ProviderError(f"provider {name!r}: denoise() returned {got}; expected {expect}")
 
 
 class RestorationProvider(EpsilonProvider):
@@ -59,7 +70,15 @@ class RestorationProvider(EpsilonProvider):
         """
 
     def _call(self, y: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        return self.denoise(y, None if self.blind else s)
+        try:
+            out = self.denoise(y, None if self.blind else s)
+        except (TypeError, AttributeError) as exc:
+            if self.blind and "NoneType" in str(exc):
+                raise ProviderError(f"provider {self.name!r}: denoise() received noise_std=None because the "
+                                    "class is blind; set blind = False to receive the noise level") from exc
+            raise
+        check_denoised(self.name, y, out)
+        return out
 
     def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
         ab = schedule.alpha_bars[t.cpu()].to(torch.float64).view(-1, 1, 1, 1)  # 1 - abar in float64

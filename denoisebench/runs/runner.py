@@ -101,6 +101,9 @@ def prepare(config: RunConfig) -> PreparedRun:
     validate(config)
     registry = get_registry()
     provider_cls, info = registry.provider(config.provider)
+    if config.checkpoint is not None and not provider_cls.takes_checkpoint():
+        raise DenoisebenchError(f"provider {config.provider!r} loads no weights, so --checkpoint would be "
+                                "ignored: drop --checkpoint")
     sampler_cls, sampler_info = registry.sampler(config.sampler)
     dataset_spec = registry.dataset(config.dataset)
     device = parse_device(config.device)
