@@ -103,3 +103,28 @@ def test_a_clashing_or_malformed_declaration_does_not_break_the_report(tmp_path:
     assert "bad" not in {c.metric for c in table.columns}  # malformed and not installed: left out
     text = build_report(tmp_path)
     assert "**" not in text and "3.00 ± 0.50" in text
+
+
+def test_several_seeds_of_one_configuration_are_averaged_with_their_seed_spread(tmp_path) -> None:
+    """Three seeds of one cell: the row shows their mean, ± is the seed-to-seed std, runs = 3."""
+    import json as _json
+
+    import numpy as _np
+
+    from denoisebench.report import build_tables, load_runs
+
+    values = {0: 3.0, 1: 2.0, 2: 4.0}
+    for seed, fid in values.items():
+        run = tmp_path / f"r{seed}"
+        run.mkdir()
+        record = {"created": f"2026-01-0{seed + 1}T00:00:00", "seed": seed, "num_samples": 10,
+                  "provider": {"name": "p", "label": "p"}, "sampler": {"name": "ddim", "label": "ddim", "steps": 5},
+                  "dataset": {"id": "d", "hash": "h"},
+                  "metrics": {"feature_network_sha256": "f", "fid": {"value": fid, "std": 0.1}}}
+        (run / "run.json").write_text(_json.dumps(record))
+    table = build_tables(load_runs(tmp_path, lambda msg: None))[0]
+    row = table.runs().iloc[0]
+    assert row["runs"] == 3 and row["seeds"] == 3
+    assert row["fid"] == _np.mean(list(values.values()))
+    assert row["fid_std"] == _np.std(list(values.values()), ddof=1)
+    assert any("mean over seeds" in note for note in table.notes)

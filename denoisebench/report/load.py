@@ -22,7 +22,7 @@ from .columns import MetricSpec, builtin_specs, record_specs, registered_specs
 CORE_FIELDS = frozenset({
     "run_id", "run_dir", "created", "provider", "label", "sampler", "steps", "nfe", "dataset", "dataset_hash",
     "feature_sha256", "n", "images_per_s", "ms_per_image", "device", "floor_n", "floor", "has_grid",
-    "has_nearest", "metric_specs", "kind", "runs"})
+    "has_nearest", "metric_specs", "kind", "runs", "seed", "seeds"})
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -120,6 +120,7 @@ def run_row(record: dict[str, Any], run_dir: Path, registry: dict[str, MetricSpe
         "dataset": str(dataset.get("id") or "?"), "dataset_hash": str(dataset.get("hash") or ""),
         "feature_sha256": str(_get(m, "feature_network_sha256") or "none"),
         "n": int(record.get("num_samples") or _get(m, "n") or 0),
+        "seed": int(record["seed"]) if isinstance(record.get("seed"), int) else 0,
         "images_per_s": _num(_get(record, "timing", "images_per_s")),
         "ms_per_image": ms_per_image(record.get("timing")),
         "device": str(_get(record, "environment", "device_name") or _get(record, "environment", "device") or ""),

@@ -16,7 +16,7 @@ import pandas as pd
 from .columns import COST_COLUMNS, MetricSpec, ReportColumn, builtins_first
 from .load import CORE_FIELDS, _num
 
-KEY = ("label", "sampler", "steps")
+KEY = ("label", "sampler", "steps", "n")
 
 
 @dataclass
@@ -110,8 +110,31 @@ def _best(runs: pd.DataFrame, columns: list[ReportColumn]) -> dict[str, set[int]
     return best
 
 
+def aggregate_seeds(group: pd.DataFrame, columns: list[ReportColumn]) -> pd.DataFrame:
+    """One row per configuration: the newest run of each seed, and where there are several seeds,
+    each metric's mean over seeds with the seed-to-seed standard deviation as its ± (``seeds`` > 1).
+
+    A configuration run once keeps its own ± (the run's bootstrap or subset std).
+    """
+    rows = []
+    for _, runs in group.groupby(list(KEY), sort=False):
+        per_seed = runs.drop_duplicates("seed", keep="last")
+        row = per_seed.iloc[-1].copy()
+        row["runs"], row["seeds"] = len(runs), len(per_seed)
+        if len(per_seed) > 1:
+            for col in columns:
+                if col.key in per_seed:
+                    values = per_seed[col.key].astype(float)
+                    row[col.key] = values.mean()
+                    if col.std_key:
+                        row[col.std_key] = values.std(ddof=1) if values.notna().sum() > 1 else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str | None = None) -> list[Table]:
-    """Group runs into tables that never mix datasets or feature networks; newest run per key."""
+    """Group runs into tables that never mix datasets or feature networks; one row per configuration
+    (the newest run of each seed; several seeds are averaged, :func:`aggregate_seeds`)."""
     if frame.empty:
         return []
     df = frame
@@ -121,19 +144,20 @@ def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str 
         df = df[(df["provider"] == provider) | (df["label"] == provider)]
     tables = []
     for (ds, ds_hash, feat), group in df.groupby(["dataset", "dataset_hash", "feature_sha256"], sort=True):
-        group = group.sort_values(["created", "run_id"])
-        counts = group.groupby(list(KEY), sort=False).size()
-        kept = group.drop_duplicates(list(KEY), keep="last").copy()
-        kept["runs"] = [int(counts[tuple(r[k] for k in KEY)]) for _, r in kept.iterrows()]
-        kept["kind"] = "run"
-        kept = kept.sort_values(list(KEY))
-        specs = table_specs(kept)
+        group = group.sort_values(["created", "run_id"]).copy()
+        specs = table_specs(group)
         columns, clash_notes = table_columns(specs)
         for col in columns:  # a run without some metric shows "–" there
-            if col.key not in kept:
-                kept[col.key] = math.nan
+            if col.key not in group:
+                group[col.key] = math.nan
+        kept = aggregate_seeds(group, columns)
+        kept["kind"] = "run"
+        kept = kept.sort_values(list(KEY))
         notes = [f"{r.label} {r.sampler} {r.steps} steps: newest of {r.runs} runs shown ({r.run_id})"
-                 for r in kept.itertuples() if r.runs > 1]
+                 for r in kept.itertuples() if r.runs > 1 and r.seeds == 1]
+        if (kept["seeds"] > 1).any():
+            notes.append("Rows of several seeds (runs > 1, different seeds) show the mean over seeds, and ± is the "
+                         "seed-to-seed standard deviation (the newest run of each seed counts).")
         floors = _floor_rows(kept, columns)
         rows = pd.concat([kept, pd.DataFrame(floors)], ignore_index=True) if floors else kept.reset_index(drop=True)
         table = Table(str(ds), str(ds_hash), str(feat), rows, specs, columns, notes=notes + clash_notes)
