@@ -202,3 +202,20 @@ def test_progress_counts_cells_and_estimates_the_time_left(suite_file: Path) -> 
     progress.finish_cell("run-dir")
     assert progress.done_cells == 2 and progress.units_left == 24
     assert "2/5 done" in stream.getvalue() and "\r" in stream.getvalue()
+
+
+def test_parallel_workers_give_the_same_cells_and_samples(tmp_path: Path) -> None:
+    """--workers 2 runs cells in spawned processes; every cell's samples equal the one-process run's."""
+    path = tmp_path / "suite.toml"
+    path.write_text(SUITE.replace('dataset = "tiny-blobs"', 'dataset = "mnist-5k"'))
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert bench(path, one).exit_code == 0
+    res = bench(path, two, "--workers", "2", "--threads", "1")
+    assert res.exit_code == 0, res.output
+    assert "4/4 done" in res.stderr
+
+    def by_cell(results: Path) -> dict[str, bytes]:
+        return {json.loads((d / RUN_FILE).read_text())["suite"]["cell_hash"]: (d / SAMPLES_FILE).read_bytes()
+                for d in run_dirs(results)}
+
+    assert by_cell(one) == by_cell(two) and len(by_cell(two)) == 4

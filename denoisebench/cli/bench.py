@@ -17,7 +17,12 @@ from . import cli
               help="Where the runs go (default: the suite's results_dir, else ./results).")
 @click.option("--dry-run", is_flag=True, help="List the cells, their state and estimated cost; run nothing.")
 @click.option("--device", default=None, help="Override the suite's device (not part of a cell's identity).")
-def bench_command(suite_file: Path, results_dir: Path | None, dry_run: bool, device: str | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Cells run at once, each in its own process (samples do not depend on it).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="torch threads per worker [default: cores / workers].")
+def bench_command(suite_file: Path, results_dir: Path | None, dry_run: bool, device: str | None, workers: int,
+                  threads: int | None) -> None:
     """Fill the matrix a suite declares: complete cells are skipped, missing or broken ones run.
 
     Ctrl-C keeps every finished cell; the same command resumes.
@@ -42,7 +47,14 @@ def bench_command(suite_file: Path, results_dir: Path | None, dry_run: bool, dev
                f"in {plan.results_dir}", err=True)
     progress = SuiteProgress(len(plan.statuses), plan.complete, pending)
     try:
-        written = run_plan(plan, progress)
+        if workers > 1:
+            import os
+
+            from ..suite.runner import run_plan_parallel
+
+            written = run_plan_parallel(plan, progress, workers, threads or max(1, (os.cpu_count() or 1) // workers))
+        else:
+            written = run_plan(plan, progress)
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"Interrupted: {progress.done_cells} of {len(plan.statuses)} cells are complete and kept; "

@@ -100,3 +100,42 @@ def run_plan(plan: SuitePlan, progress: SuiteProgress) -> list[Path]:
         progress.finish_cell(run_dir)
     progress.close()
     return written
+
+
+def _run_cell(config: object, threads: int) -> Path:
+    """One cell in a worker process (spawned: no state shared with the parent)."""
+    import torch
+
+    from ..runs.runner import execute, prepare
+
+    torch.set_num_threads(threads)
+    return execute(prepare(config))  # type: ignore[arg-type]
+
+
+def run_plan_parallel(plan: SuitePlan, progress: SuiteProgress, workers: int, threads: int = 1) -> list[Path]:
+    """Run the pending cells in ``workers`` processes of ``threads`` torch threads each.
+
+    Each cell is still one ordinary run with its own noise streams, so its samples do not depend
+    on the number of workers. Progress moves cell by cell; Ctrl-C stops the pool, and the cells
+    finished before it stay complete.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    written = []
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {pool.submit(_run_cell, cell.run_config(plan.results_dir, plan.suite.name), threads): cell
+                   for cell in plan.pending}
+        for future in as_completed(futures):
+            progress.start_cell(futures[future])
+            run_dir = future.result()
+            written.append(run_dir)
+            progress.advance(progress.cell_units)
+            progress.finish_cell(run_dir)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    progress.close()
+    return written
