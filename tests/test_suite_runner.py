@@ -219,3 +219,13 @@ def test_parallel_workers_give_the_same_cells_and_samples(tmp_path: Path) -> Non
                 for d in run_dirs(results)}
 
     assert by_cell(one) == by_cell(two) and len(by_cell(two)) == 4
+
+
+def test_a_plain_run_of_the_same_configuration_completes_its_cell(suite_file: Path, tmp_path: Path) -> None:
+    """A cell already run by `denoisebench run` (no suite key) with the same configuration is skipped."""
+    results = tmp_path / "results"
+    res = CliRunner().invoke(cli, ["run", "-p", "empirical", "--dataset", "tiny-blobs", "-n", "4", "--steps", "2",
+                                   "--sampler", "ddim", "--seed", "1", "--no-metrics", "--results-dir", str(results)])
+    assert res.exit_code == 0, res.output
+    plan = plan_suite(load_suite(suite_file), results)
+    assert plan.complete == 1 and len(plan.pending) == 3

@@ -94,12 +94,37 @@ def why_incomplete(cell: Cell, run: StoredRun) -> str | None:
     return None
 
 
+def record_key(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The cell key a run without a ``suite`` key would have (a plain ``run`` or a sweep script's):
+    its configuration read back from run.json; None when the record lacks a field. Runs given a
+    ``--checkpoint`` are never adopted (the key needs the file's hash)."""
+    try:
+        provider, sampler = record["provider"], record["sampler"]
+        if provider.get("checkpoint"):
+            return None
+        return {"provider": provider["name"], "options": dict(sorted(provider.get("options", {}).items())),
+                "checkpoint_sha256": None, "sampler": sampler["name"],
+                "sampler_options": dict(sorted(sampler.get("options", {}).items())), "steps": sampler["steps"],
+                "num_samples": record["num_samples"], "seed": record["seed"], "dataset": record["dataset"]["id"],
+                "schedule": sampler["schedule"]["name"], "T": sampler["schedule"]["T"],
+                "metrics": bool(record.get("metrics"))}
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
 def cell_states(cells: list[Cell], runs: list[StoredRun]) -> list[CellStatus]:
-    """The state of every cell given the stored runs (the newest complete run wins)."""
+    """The state of every cell given the stored runs (the newest complete run wins).
+
+    A run made outside the suite (no ``suite`` key) whose configuration is the cell's counts too:
+    the same configuration and seed give the same samples, whoever ran them.
+    """
     by_hash: dict[str, list[StoredRun]] = {}
     for run in runs:
         if isinstance(run.cell_hash, str):
             by_hash.setdefault(run.cell_hash, []).append(run)
+        elif run.record.get("suite") is None and (key := record_key(run.record)) is not None:
+            adopted = StoredRun(run.run_dir, {**run.record, "suite": {"cell": key, "cell_hash": key_hash(key)}})
+            by_hash.setdefault(key_hash(key), []).append(adopted)
     out = []
     for cell in cells:
         candidates = sorted(by_hash.get(cell.hash, []), key=lambda r: str(r.record.get("created", "")),
