@@ -1,0 +1,85 @@
+"""Quality against cost over every run of a table: each headline metric (FID- and KID-proxy for the
+builtins) against network evaluations and against ms per image, log x, one marker and colour per
+provider label, the Pareto front (no other run is both cheaper and better) drawn as a step line."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..report import Table
+
+MARKERS = "osD^vP*Xh<>p"
+COSTS = (("nfe", "network evaluations per image (NFE)"), ("ms_per_image", "ms per image (sampling)"))
+
+
+def pareto_front(costs: list[float], values: list[float]) -> list[int]:
+    """Indices of the points no other point beats on both (lower cost and lower value; a point equal
+    on one and better on the other beats it), ordered by cost. NaN points are never on it."""
+    points = [(c, v, i) for i, (c, v) in enumerate(zip(costs, values)) if math.isfinite(c) and math.isfinite(v)]
+    front: list[int] = []
+    best = math.inf
+    for c, v, i in sorted(points):
+        if v < best:
+            front.append(i)
+            best = v
+    return front
+
+
+def _panel(ax, runs: pd.DataFrame, key: str, cost: str, scale: float, styles: dict[str, tuple[str, str]],
+           floors: pd.DataFrame) -> None:  # noqa: ANN001 - a matplotlib Axes
+    data = runs[[cost, key, "label", "sampler", "steps"]].astype({cost: float, key: float})
+    data = data[np.isfinite(data[cost]) & np.isfinite(data[key]) & (data[cost] > 0)]
+    for label, group in data.groupby("label", sort=True):
+        colour, marker = styles[label]
+        ax.scatter(group[cost], group[key] * scale, c=colour, marker=marker, s=36, alpha=0.85, label=label,
+                   edgecolors="white", linewidths=0.5, zorder=3)
+    front = data.iloc[pareto_front(list(data[cost]), list(data[key]))]
+    if len(front):
+        ax.step(front[cost], front[key] * scale, where="post", color="#222", lw=1.2, ls="--", zorder=2,
+                label="Pareto front")
+        for row in front.itertuples():
+            ax.annotate(f"{row.sampler} {row.steps}", (getattr(row, cost), getattr(row, key) * scale), fontsize=6.5,
+                        xytext=(4, 4), textcoords="offset points", color="#333")
+    if key in floors:
+        for value in floors[key].astype(float).dropna().unique():
+            ax.axhline(value * scale, color="#999", lw=1, ls=":", zorder=1)
+    ax.set_xscale("log")
+    ax.grid(True, which="both", alpha=0.25)
+
+
+def cost_figure(table: Table) -> bytes | None:
+    """PNG bytes of the quality-vs-cost panels of ``table`` (None without a headline metric or runs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs, columns = table.runs(), table.headline
+    if not len(runs) or not columns:
+        return None
+    cmap = plt.get_cmap("tab10")
+    styles = {label: (matplotlib.colors.to_hex(cmap(i % 10)), MARKERS[i % len(MARKERS)])
+              for i, label in enumerate(sorted(runs["label"].unique()))}
+    fig, axes = plt.subplots(len(columns), 2, figsize=(11, 3.6 * len(columns)), squeeze=False)
+    for r, col in enumerate(columns):
+        for c, (cost, title) in enumerate(COSTS):
+            ax = axes[r][c]
+            _panel(ax, runs, col.key, cost, col.scale, styles, table.floors())
+            ax.set_xlabel(title)
+            ax.set_ylabel(f"{col.header}{col.arrow}")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if table.floors()[[c.key for c in columns if c.key in table.floors()]].notna().any().any():
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="#999", ls=":"))
+        labels.append("real digits (floor)")
+    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (3.6 * len(columns))))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
