@@ -38,7 +38,8 @@ def test_run_writes_a_complete_record(runner: CliRunner, tmp_path: Path) -> None
     assert record["schema_version"] == 1
     assert record["provider"]["name"] == "empirical"
     assert record["provider"]["plugin"] == "denoisebench.builtin"
-    assert record["sampler"]["name"] == "ddim" and record["sampler"]["steps"] == 4
+    assert record["sampler"]["name"] == "dpmpp-2m-sde" and record["sampler"]["steps"] == 4  # the default sampler
+    assert record["sampler"]["nfe"] == 4
     assert record["dataset"]["id"] == "mnist-5k" and len(record["dataset"]["hash"]) == 64
     assert record["seed"] == 0 and "torch" in record["environment"]
     assert record["timing"]["images_per_s"] > 0

@@ -9,6 +9,7 @@ import click
 
 from . import cli
 from ..runs.records import RUN_FILE
+from ..runs.runner import DEFAULT_SAMPLER, DEFAULT_STEPS
 from ..runs.summary import summary_lines
 from .options import parse_key_values
 from .progress import Progress
@@ -19,9 +20,9 @@ from .progress import Progress
 @click.option("--dataset", default="mnist-5k", show_default=True, help="Dataset id.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder with the dataset's files (for 'mnist': the four IDX files).")
-@click.option("--sampler", default="ddim", show_default=True,
-              help="Sampler name (see 'denoisebench samplers').")
-@click.option("--steps", type=click.IntRange(min=1), default=50, show_default=True,
+@click.option("--sampler", default=DEFAULT_SAMPLER, show_default=True,
+              help="Sampler name (see 'denoisebench samplers'); the seed's chain: --sampler ddpm --steps 1000.")
+@click.option("--steps", type=click.IntRange(min=1), default=DEFAULT_STEPS, show_default=True,
               help="Sampling steps (network evaluations: see the sampler's NFE in 'denoisebench samplers').")
 @click.option("--sampler-option", "-s", "sampler_options", multiple=True, metavar="KEY=VALUE",
               help="Sampler option, repeatable (e.g. -s eta=0.5, -s spacing=karras).")
