@@ -96,6 +96,8 @@ def test_page_ranks_every_entry_with_verdicts_groups_plot_and_grids(page: str) -
         rows = re.findall(r"<tr style='background:[^']*'><td><span class='band'>([a-z]+)</span></td><td>(\d+)</td>"
                           r"<td><b>([^<]+)</b>", body)
         assert [r[2] for r in rows][-1] == "noise" and len(rows) == 3
+        fids = [float(v) for v in re.findall(r"</b></td><td>(-?[\d.]+) ± ", body)]
+        assert len(fids) == 3 and fids == sorted(fids)  # best FID-proxy first
         bands = {entry: letters for letters, _rank, entry in rows}
         assert bands["empirical"] == bands["empirical-chunked"] == "a" and bands["noise"] == "b"
         assert body.count("<figure>") == 3 and body.count("data:image/png") == 3  # a grid per entry

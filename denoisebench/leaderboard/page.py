@@ -29,9 +29,9 @@ table.matrix td{text-align:center;font-size:12.5px;min-width:120px}table.matrix 
 td.better{background:#d9f0d3}td.worse{background:#f7d9df}td.tied{background:#f4f4f4}
 .lead{font-size:15px}.plot img{max-width:100%;border:1px solid #eee}
 .grids{display:flex;flex-wrap:wrap;gap:14px}.grids figure{margin:0;text-align:center}
-.grids img{width:200px;image-rendering:pixelated;border:1px solid #ccc}.grids figcaption{font-size:12px}
-.nogrid{width:200px;height:200px;background:#f4f4f4;display:flex;align-items:center;justify-content:center;color:#888}
-.warn{color:#8a5300;font-size:12px}details{margin:8px 0}
+.grids img{width:260px;image-rendering:pixelated;border:1px solid #ccc}.grids figcaption{font-size:12px}
+.nogrid{width:260px;height:260px;background:#f4f4f4;display:flex;align-items:center;justify-content:center;color:#888}
+.warn{color:#8a5300;font-size:12px}details{margin:8px 0}.scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -73,6 +73,10 @@ def _plots(board: Board) -> str:
             + "".join(parts))
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def render_page(board: Board) -> str:
     """The whole leaderboard as one HTML document."""
     settings = board.comparison.settings
@@ -81,8 +85,8 @@ def render_page(board: Board) -> str:
                       for i, r in enumerate(settings))
     body = [
         "<h1>Denoiser leaderboard</h1>",
-        f"<p class='meta'>{runs} configurations; {len(settings)} settings with two entries or more are ranked "
-        "(a setting with one entry is only in the plot).</p>",
+        f"<p class='meta'>{_count(runs, 'configuration')} (seeds averaged); {_count(len(settings), 'setting')} "
+        "with two entries or more ranked below (a setting with one entry is only in the plot).</p>",
         "<ul class='legend'>" + "".join(f"<li>{escape(line)}</li>" for line in _legend(board)) + "</ul>",
         f"<h2>Best per setting</h2><ul>{summary}</ul>" if settings else
         "<p>No setting has two entries with samples to compare.</p>",

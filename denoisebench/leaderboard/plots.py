@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from ..report import Table
 
@@ -48,6 +49,10 @@ def _panel(ax, runs: pd.DataFrame, key: str, cost: str, scale: float, styles: di
         for value in floors[key].astype(float).dropna().unique():
             ax.axhline(value * scale, color="#999", lw=1, ls=":", zorder=1)
     ax.set_xscale("log")
+    plain = FuncFormatter(lambda v, _pos: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+    ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.grid(True, which="both", alpha=0.25)
 
 

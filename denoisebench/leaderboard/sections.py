@@ -49,26 +49,35 @@ def _value(metric: str, row: Standing | None) -> str:
     return f"{fmt(metric, row.value)}{spread}"
 
 
+def ordered(result: SettingResult) -> list[Standing]:
+    """The primary metric's standings, best value first."""
+    sign = 1.0 if SPECS[PRIMARY].lower_is_better else -1.0
+    return sorted(result.standings.get(PRIMARY, []), key=lambda r: (sign * r.value, r.entry))
+
+
 def headline(result: SettingResult) -> str:
-    """One sentence: who is best on the primary metric, and by how much over the next entry."""
-    rows = result.standings.get(PRIMARY, [])
-    if not rows:
+    """One sentence: who is best on the primary metric, and by how much (or with whom it is tied)."""
+    rows = ordered(result)
+    if len(rows) < 2:
         return "No verdict on the primary metric."
     title = SPECS[PRIMARY].title
-    leaders = [r.entry for r in rows if r.rank == 1]
-    if len(leaders) > 1 or rows[0].tied_with:
-        tied = [rows[0].entry, *rows[0].tied_with]
-        return f"<b>{escape(', '.join(tied))}</b>: tied for best on {title} (the 95% intervals contain 0)."
-    best, runner = rows[0].entry, rows[1].entry
-    diff = pair_of(result, PRIMARY, runner, best)
+    best = rows[0]
+    text = f"<b>{escape(best.entry)}</b> has the best {title} ({fmt(PRIMARY, best.value)})"
+    if best.tied_with:
+        names = [r.entry for r in rows if r.entry in best.tied_with]
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        return (text + f"; the paired comparison cannot separate it from {escape(', '.join(names[:3]))}{more} "
+                "(the 95% interval of the difference contains 0).")
+    runner = rows[1].entry
+    diff = pair_of(result, PRIMARY, runner, best.entry)
     gap = "" if diff is None else (f", ahead of {escape(runner)} by {fmt(PRIMARY, diff[0])} "
                                    f"{_interval(PRIMARY, diff[1], diff[2])}")
-    return f"<b>{escape(best)}</b> is best on {title} ({fmt(PRIMARY, rows[0].value)}){gap}."
+    return text + gap + "."
 
 
 def ranking(board: Board, result: SettingResult) -> str:
     """The entries best first, shaded by rank group, with the other metrics, the cost and the floor."""
-    rows = result.standings.get(PRIMARY, [])
+    rows = ordered(result)
     order = [r.entry for r in rows]
     tied = {(r.entry, o) for r in rows for o in r.tied_with}
     bands = rank_bands(order, lambda a, b: (a, b) in tied)
@@ -99,7 +108,7 @@ def ranking(board: Board, result: SettingResult) -> str:
 
 def matrix(result: SettingResult, metric: str, order: list[str]) -> str:
     """Row − column differences with their 95% intervals, coloured by the row entry's verdict."""
-    out = ["<table class='matrix'><thead><tr><th>row − column</th>",
+    out = ["<div class='scroll'><table class='matrix'><thead><tr><th>row − column</th>",
            *(f"<th>{escape(e)}</th>" for e in order), "</tr></thead><tbody>"]
     for a in order:
         out.append(f"<tr><th>{escape(a)}</th>")
@@ -112,7 +121,7 @@ def matrix(result: SettingResult, metric: str, order: list[str]) -> str:
             out.append(f"<td class='{side}'>{fmt(metric, diff)}<br><small>{_interval(metric, low, high)}</small>"
                        f"<br><small>{'row ' + side if side != 'tied' else 'tied'}</small></td>")
         out.append("</tr>")
-    return "".join(out) + "</tbody></table>"
+    return "".join(out) + "</tbody></table></div>"
 
 
 def pair_list(pairs: list[PairResult]) -> str:
@@ -137,7 +146,7 @@ def grids(board: Board, result: SettingResult, order: list[str]) -> str:
 
 def section(board: Board, result: SettingResult, anchor: str) -> str:
     """The whole section of one setting."""
-    order = [r.entry for r in result.standings.get(PRIMARY, [])] or list(result.entries)
+    order = [r.entry for r in ordered(result)] or list(result.entries)
     others = [m for m in METRICS if m != PRIMARY and any(p.metric == m for p in result.pairs)]
     parts = [f"<section id='{anchor}'><h2>{escape(result.setting.title())}</h2>", f"<p class='lead'>{headline(result)}</p>",
              ranking(board, result), f"<h3>Paired verdicts, {SPECS[PRIMARY].title}</h3>",
