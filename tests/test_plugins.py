@@ -284,3 +284,33 @@ def test_guide_example_passes_the_contract(registered, tmp_path: Path) -> None:
     row = next(r for r in providers_json()["providers"] if r["name"] == "gaussblur")
     assert (row["plugin"], row["kind"]) == ("gaussian", "restoration")
     assert check_provider("gaussblur", tmp_dir=tmp_path).ok
+
+
+def test_entry_point_order_is_by_name_not_sys_path_and_run_warns(fake_entry_points, tmp_path: Path) -> None:
+    """Two installed plugins registering one provider name: the plugin whose entry-point name sorts
+    first wins whatever order the entry points come in, and `run` says so."""
+    class Twin(GaussianOracle):
+        description: ClassVar[str] = "the same name from another plugin"
+
+    zeta = FakeEntryPoint("zeta", FakeDist("denoisebench-zeta"), target=make_plugin(Twin, with_dataset=True))
+    alpha = FakeEntryPoint("alpha", FakeDist("denoisebench-alpha"), target=make_plugin(GaussianOracle))
+    winners = []
+    for order in ((zeta, alpha), (alpha, zeta)):
+        fake_entry_points(*order)
+        winners.append({r["name"]: r for r in providers_json()["providers"]}["gauss-oracle"]["plugin"])
+    assert winners == ["alpha", "alpha"]
+    result = invoke(*run_args("gauss-oracle", tmp_path))
+    assert result.exit_code == 0
+    assert "Warning: plugin 'zeta': provider name 'gauss-oracle' is already registered by plugin 'alpha'" in result.stderr
+
+
+def test_a_class_without_description_is_refused_at_registration(registered) -> None:
+    class NoDescription(GaussianOracle):
+        name: ClassVar[str] = "no-description"
+        description: ClassVar[str] = ""
+
+    registered(make_plugin(NoDescription), "careless")
+    listing = providers_json()  # the listing still works for every other plugin
+    assert "no-description" not in provider_names(listing) and "empirical" in provider_names(listing)
+    assert any(e.startswith("plugin 'careless': provider 'no-description'") and "has no description" in e
+               for e in listing["errors"])
