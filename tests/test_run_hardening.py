@@ -112,13 +112,13 @@ def test_sampler_options_and_shorthands(tmp_path: Path) -> None:
     record = json.loads((dirs[1] / "run.json").read_text())
     assert record["sampler"]["label"] == "ddpm small" and record["sampler"]["nfe"] == 3
     assert record["sampler"]["plugin"] == "denoisebench.builtin"
-    for args, needle in ((["--sampler", "nope"], "available samplers are"),
+    for args, needle in ((["--sampler", "nope"], "available samplers are"),  # the last --sampler wins
                          (["-s", "bogus=1"], "sampler 'ddim' has no option 'bogus'"),
                          (["-s", "eta=2"], "must lie in [0, 1]"),
                          (["-s", "spacing=odd"], "spacing of sampler 'ddim' must be one of"),
                          (["--eta", "0.5", "-s", "eta=0.2"], "contradicts"),
                          (["-s", "novalue"], "KEY=VALUE")):
-        proc = cli_inproc(*common, *args, "--results-dir", str(tmp_path / "bad"))
+        proc = cli_inproc(*common, "--sampler", "ddim", *args, "--results-dir", str(tmp_path / "bad"))
         assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, \
             (args, proc.stderr)
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
