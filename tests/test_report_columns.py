@@ -128,3 +128,10 @@ def test_several_seeds_of_one_configuration_are_averaged_with_their_seed_spread(
     assert row["fid"] == _np.mean(list(values.values()))
     assert row["fid_std"] == _np.std(list(values.values()), ddof=1)
     assert any("mean over seeds" in note for note in table.notes)
+
+
+def test_nfe_ticks_leave_out_labels_that_would_overlap() -> None:
+    from denoisebench.report.plot import spaced_ticks
+
+    assert spaced_ticks([5, 9, 10, 15, 19, 20, 50, 100]) == [5, 10, 15, 20, 50, 100]
+    assert spaced_ticks([10, 20, 50, 1000]) == [10, 20, 50, 1000]

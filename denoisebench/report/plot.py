@@ -77,7 +77,8 @@ def cost_plot(table: Table, path: Path) -> Path:
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=_linear_core(runs, col))
         ax.set_ylim(bottom=_lowest(runs, floors, col))
-        ax.set_xticks(nfes, [str(s) for s in nfes])
+        ticks = spaced_ticks(nfes)
+        ax.set_xticks(ticks, [str(s) for s in ticks])
         ax.minorticks_off()
         ax.set_xlabel("network evaluations per image (NFE)")
         ax.set_title(col.header + col.arrow)
@@ -89,3 +90,15 @@ def cost_plot(table: Table, path: Path) -> Path:
     save_figure(fig, path)
     plt.close(fig)
     return path
+
+
+def spaced_ticks(values: list[int], min_ratio: float = 1.2) -> list[int]:
+    """The sorted values where two within ``min_ratio`` of each other keep only the larger (the
+    labels of 9 and 10 NFE would overlap on a log axis)."""
+    kept: list[int] = []
+    for v in sorted(set(values)):
+        if kept and v < kept[-1] * min_ratio:
+            kept[-1] = v
+        else:
+            kept.append(v)
+    return kept
