@@ -14,8 +14,9 @@ def register_providers(register: Callable[[type], None]) -> None:
     from ..providers.empirical import EmpiricalProvider
     from ..providers.kbnet.provider import KBNetProvider
     from ..providers.unet import UNetProvider
+    from ..providers.wiener import WienerProvider
 
-    for provider in (EmpiricalProvider, UNetProvider, KBNetProvider):
+    for provider in (EmpiricalProvider, UNetProvider, KBNetProvider, WienerProvider):
         register(provider)
 
 
