@@ -11,7 +11,7 @@ from . import cli
 from ..runs.records import RUN_FILE
 from ..runs.runner import DEFAULT_SAMPLER, DEFAULT_STEPS
 from ..runs.summary import summary_lines
-from .options import parse_key_values
+from ..options import parse_key_values
 from .progress import Progress
 
 
@@ -53,7 +53,7 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
                        num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
                        results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
                        sampler_options=parse_key_values(sampler_options, "--sampler-option"),
-                       clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options),
+                       clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
                        data_dir=data_dir, metrics=metrics)
     prepared = prepare(config)
     _warn_about_shadowed_names(provider, sampler)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from . import cli
-from .options import parse_key_values
+from ..options import parse_key_values
 
 #: Exit code after Ctrl-C (128 + SIGINT), once the run is saved: scripts can tell it from success.
 EXIT_INTERRUPTED = 130
