@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
-from denoisebench.datasets.base import ImageDataset
+from denoisebench.datasets.base import DatasetSpec, ImageDataset
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +48,37 @@ def mnist5k() -> ImageDataset:
     from denoisebench.datasets.base import DatasetOptions
 
     return load_mnist5k(DatasetOptions())
+
+
+@contextmanager
+def plugin_registered(name: str, datasets: Iterable[DatasetSpec] = (), providers: Iterable[type] = ()
+                      ) -> Iterator[None]:
+    """A run-time plugin registering ``datasets`` and ``providers`` for the duration of the block."""
+    from denoisebench.plugins import manager as plugins
+    from denoisebench.plugins.hookspecs import hookimpl
+
+    datasets, providers = list(datasets), list(providers)
+
+    class Plugin:
+        @hookimpl
+        def register_datasets(self, register):  # noqa: ANN001
+            for spec in datasets:
+                register(spec)
+
+        @hookimpl
+        def register_providers(self, register):  # noqa: ANN001
+            for cls in providers:
+                register(cls)
+
+    plugins.register_plugin(Plugin(), name)
+    try:
+        yield
+    finally:
+        plugins.unregister_plugin(name)
+
+
+@pytest.fixture
+def tiny_registered(tiny_dataset: ImageDataset) -> Iterator[ImageDataset]:
+    """The session's tiny blob dataset, registered as dataset ``tiny-blobs``."""
+    with plugin_registered("tiny-blobs-plugin", [DatasetSpec("tiny-blobs", "test blobs", lambda options: tiny_dataset)]):
+        yield tiny_dataset

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import plugin_registered
 from oracles import GaussianOracle
 
 from denoisebench.cli import cli
 from denoisebench.datasets.base import DatasetSpec
-from denoisebench.plugins import manager as plugins
-from denoisebench.plugins.hookspecs import hookimpl
 from denoisebench.runs.records import RUN_FILE, SAMPLES_FILE
 
 SUITE = """\
@@ -54,22 +53,13 @@ def benched(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     data = ImageDataset("tiny-blobs", blob_images(40, 1), np.arange(40) % 4, blob_images(30, 2), np.arange(30) % 4)
 
-    class Plugin:
-        @hookimpl
-        def register_datasets(self, register):  # noqa: ANN001
-            register(DatasetSpec("tiny-blobs", "test blobs", lambda options: data))
-
-        @hookimpl
-        def register_providers(self, register):  # noqa: ANN001
-            register(GaussianOracle)
-
-    plugins.register_plugin(Plugin(), "compare-test-plugin")
-    root = tmp_path_factory.mktemp("compare")
-    (root / "suite.toml").write_text(SUITE)
-    res = CliRunner().invoke(cli, ["bench", str(root / "suite.toml")])
-    assert res.exit_code == 0, res.output
-    yield root
-    plugins.unregister_plugin("compare-test-plugin")
+    spec = DatasetSpec("tiny-blobs", "test blobs", lambda options: data)
+    with plugin_registered("compare-test-plugin", [spec], [GaussianOracle]):
+        root = tmp_path_factory.mktemp("compare")
+        (root / "suite.toml").write_text(SUITE)
+        res = CliRunner().invoke(cli, ["bench", str(root / "suite.toml")])
+        assert res.exit_code == 0, res.output
+        yield root
 
 
 def compare(*args: str):

@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import plugin_registered
 from oracles import GaussianOracle
 
 from denoisebench.cli import cli
 from denoisebench.datasets.base import DatasetSpec, ImageDataset
 from denoisebench.leaderboard import pareto_front, rank_bands
-from denoisebench.plugins import manager as plugins
-from denoisebench.plugins.hookspecs import hookimpl
 
 SUITE = """\
 [suite]
@@ -50,22 +49,13 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = ImageDataset("tiny-blobs-lb", blob_images(40, 1), np.arange(40) % 4, blob_images(30, 2),
                         np.arange(30) % 4)
 
-    class Plugin:
-        @hookimpl
-        def register_datasets(self, register):  # noqa: ANN001
-            register(DatasetSpec("tiny-blobs-lb", "test blobs", lambda options: data))
-
-        @hookimpl
-        def register_providers(self, register):  # noqa: ANN001
-            register(GaussianOracle)
-
-    plugins.register_plugin(Plugin(), "leaderboard-test-plugin")
-    root = tmp_path_factory.mktemp("leaderboard")
-    (root / "suite.toml").write_text(SUITE)
-    res = CliRunner().invoke(cli, ["bench", str(root / "suite.toml")])
-    assert res.exit_code == 0, res.output
-    yield root / "results"
-    plugins.unregister_plugin("leaderboard-test-plugin")
+    spec = DatasetSpec("tiny-blobs-lb", "test blobs", lambda options: data)
+    with plugin_registered("leaderboard-test-plugin", [spec], [GaussianOracle]):
+        root = tmp_path_factory.mktemp("leaderboard")
+        (root / "suite.toml").write_text(SUITE)
+        res = CliRunner().invoke(cli, ["bench", str(root / "suite.toml")])
+        assert res.exit_code == 0, res.output
+        yield root / "results"
 
 
 @pytest.fixture(scope="module")

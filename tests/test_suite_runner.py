@@ -9,9 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from denoisebench.cli import cli
-from denoisebench.datasets.base import DatasetSpec
-from denoisebench.plugins import manager as plugins
-from denoisebench.plugins.hookspecs import hookimpl
 from denoisebench.runs.records import RUN_FILE, SAMPLES_FILE
 from denoisebench.suite import load_suite, plan_suite
 from denoisebench.suite.cells import key_hash
@@ -38,17 +35,6 @@ steps = 2
 """
 EXTRA_ENTRY = '\n[[entry]]\nlabel = "third"\nprovider = "empirical"\noptions = { chunk = 7 }\n'
 
-
-@pytest.fixture
-def tiny_registered(tiny_dataset):
-    class Plugin:
-        @hookimpl
-        def register_datasets(self, register):  # noqa: ANN001
-            register(DatasetSpec("tiny-blobs", "test blobs", lambda options: tiny_dataset))
-
-    plugins.register_plugin(Plugin(), "suite-tiny-blobs")
-    yield tiny_dataset
-    plugins.unregister_plugin("suite-tiny-blobs")
 
 
 @pytest.fixture

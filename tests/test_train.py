@@ -17,7 +17,7 @@ from denoisebench.errors import DenoisebenchError
 from denoisebench.training.checkpoint import state_path
 from denoisebench.training.config import TrainConfig, resolve_config
 from denoisebench.training.trainer import BatchOrder, train
-from training_kit import TINY_MODEL, tiny_config, tiny_registered  # noqa: F401 - the fixture
+from training_kit import TINY_MODEL, tiny_config
 
 
 def test_batch_order_visits_every_image_once_per_epoch() -> None:

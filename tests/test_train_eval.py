@@ -13,7 +13,7 @@ from denoisebench.errors import DenoisebenchError
 from denoisebench.plugins import manager as plugins
 from denoisebench.plugins.hookspecs import hookimpl
 from denoisebench.training.trainer import train
-from training_kit import tiny_config, tiny_registered  # noqa: F401 - the fixture
+from training_kit import tiny_config
 
 
 class RecordingDDIM(DDIMSampler):

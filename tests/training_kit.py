@@ -1,31 +1,12 @@
-"""Shared by the trainer tests: the tiny dataset registered as a plugin and a tiny U-Net run config."""
+"""Shared by the trainer tests: a tiny U-Net run config (the ``tiny_registered`` fixture is in conftest)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from denoisebench.datasets.base import DatasetSpec
-from denoisebench.plugins import manager as plugins
-from denoisebench.plugins.hookspecs import hookimpl
 from denoisebench.training.config import TrainConfig
 
 TINY_MODEL = {"channels": "8,16", "heads": "2", "groups": "4"}
-
-
-@pytest.fixture
-def tiny_registered(tiny_dataset):
-    """The session's tiny blob dataset, registered as dataset ``tiny-blobs``."""
-
-    class Plugin:
-        @hookimpl
-        def register_datasets(self, register):  # noqa: ANN001
-            register(DatasetSpec("tiny-blobs", "test blobs", lambda options: tiny_dataset))
-
-    plugins.register_plugin(Plugin(), "tiny-blobs-plugin")
-    yield tiny_dataset
-    plugins.unregister_plugin("tiny-blobs-plugin")
 
 
 def tiny_config(out: Path, **kw) -> TrainConfig:
