@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..runs.records import record_field as _get
 from ..suite.status import StoredRun, scan_results
 
 
@@ -53,12 +54,6 @@ class RunRef:
 
 #: setting -> entry -> seed -> run
 Groups = dict[Setting, dict[str, dict[int, RunRef]]]
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj
 
 
 def entry_label(record: dict[str, Any]) -> str:

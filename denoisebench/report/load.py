@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..runs.records import RUN_FILE, STAGING_PREFIX
+from ..runs.records import RUN_FILE, STAGING_PREFIX, record_field as _get
 from .columns import MetricSpec, builtin_specs, record_specs, registered_specs
 
 #: Row fields the report itself fills; a metric column with one of these keys is not shown.
@@ -23,14 +23,6 @@ CORE_FIELDS = frozenset({
     "run_id", "run_dir", "created", "provider", "label", "sampler", "steps", "nfe", "dataset", "dataset_hash",
     "feature_sha256", "n", "images_per_s", "ms_per_image", "device", "floor_n", "floor", "has_grid",
     "has_nearest", "metric_specs", "kind", "runs", "seed", "seeds"})
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _num(value: Any) -> float:

@@ -38,6 +38,13 @@ def save_npz_deterministic(path: Path, **arrays: np.ndarray) -> None:
             zf.writestr(info, buf.getvalue())
 
 
+def record_field(record: Any, *path: str) -> Any:
+    """``record[path[0]][path[1]]...`` of a parsed run.json, or None where any level is missing."""
+    for key in path:
+        record = record.get(key) if isinstance(record, dict) else None
+    return record
+
+
 def load_samples(run_dir: Path) -> np.ndarray:
     """The uint8 images of a run (N x H x W)."""
     with np.load(run_dir / SAMPLES_FILE, allow_pickle=False) as data:

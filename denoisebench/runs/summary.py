@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .records import record_field
+
 #: (label, path into run.json's metrics, display scale, format)
 KEY_METRICS: tuple[tuple[str, tuple[str, ...], float, str], ...] = (
     ("FID-proxy", ("fid", "value"), 1.0, "{:.2f}"),
@@ -15,9 +17,8 @@ KEY_METRICS: tuple[tuple[str, tuple[str, ...], float, str], ...] = (
 
 
 def _get(obj: Any, path: tuple[str, ...]) -> float | None:
-    for key in path:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return float(obj) if isinstance(obj, (int, float)) and not isinstance(obj, bool) and math.isfinite(obj) else None
+    value = record_field(obj, *path)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else None
 
 
 def summary_lines(record: dict[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..runs.records import RUN_FILE, STAGING_PREFIX, load_samples
+from ..runs.records import RUN_FILE, STAGING_PREFIX, load_samples, record_field as _get
 from .cells import Cell, key_hash
 
 COMPLETE, MISSING, INCOMPLETE = "complete", "missing", "incomplete"
@@ -64,12 +64,6 @@ def scan_results(results_dir: Path) -> tuple[list[StoredRun], list[str]]:
             continue
         runs.append(StoredRun(path.parent, record))
     return runs, warnings
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj
 
 
 def why_incomplete(cell: Cell, run: StoredRun) -> str | None:
