@@ -18,7 +18,7 @@ from denoisebench.training.callbacks import Callback
 from denoisebench.training.checkpoint import state_path
 from denoisebench.training.config import resolve_config
 from denoisebench.training.trainer import train
-from training_kit import TINY_MODEL, tiny_config, tiny_registered  # noqa: F401 - the fixture
+from training_kit import TINY_MODEL, tiny_config
 
 
 def _quiet(**kw):
