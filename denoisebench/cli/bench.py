@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -25,10 +26,33 @@ def bench_command(suite_file: Path, results_dir: Path | None, dry_run: bool, dev
                   threads: int | None) -> None:
     """Fill the matrix a suite declares: complete cells are skipped, missing or broken ones run.
 
-    Ctrl-C keeps every finished cell; the same command resumes.
+    Ctrl-C keeps every finished cell; the same command resumes. Under torchrun every cell is a
+    sharded run across the ranks; rank 0 decides which cells are pending.
     """
-    from ..suite import dry_run_table, load_suite, plan_suite, run_plan
-    from ..suite.progress import SuiteProgress
+    from ..errors import DenoisebenchError
+    from ..runs import distributed
+
+    with distributed.quiet_other_ranks():
+        launch = distributed.launch_from_env()
+        if workers > 1 and launch is not None:
+            raise DenoisebenchError(f"--workers {workers} cannot be used under torchrun (WORLD_SIZE="
+                                    f"{launch.world_size}): each cell is already shared by the ranks; drop --workers")
+    with distributed.cli_session() as session:
+        if session is not None:
+            _bench_sharded(session, suite_file, results_dir, dry_run, device)
+            return
+        plan = _plan(suite_file, results_dir, dry_run, device)
+        if dry_run:
+            from ..suite import dry_run_table
+
+            click.echo(dry_run_table(plan))
+            return
+        _run(plan, lambda progress: _run_pending(plan, progress, workers, threads))
+
+
+def _plan(suite_file: Path, results_dir: Path | None, dry_run: bool, device: str | None):  # noqa: ANN202
+    """Load the suite, apply --device and find the pending cells; prints the scan's warnings."""
+    from ..suite import load_suite, plan_suite
 
     suite = load_suite(suite_file)
     if device is not None:
@@ -39,22 +63,31 @@ def bench_command(suite_file: Path, results_dir: Path | None, dry_run: bool, dev
     plan = plan_suite(suite, results_dir, check_device=not dry_run)
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if dry_run:
-        click.echo(dry_run_table(plan))
-        return
+    return plan
+
+
+def _run_pending(plan, progress, workers: int, threads: int | None) -> list[Path]:  # noqa: ANN001
+    import os
+
+    from ..suite import run_plan
+
+    if workers > 1:
+        from ..suite.runner import run_plan_parallel
+
+        return run_plan_parallel(plan, progress, workers, threads or max(1, (os.cpu_count() or 1) // workers))
+    return run_plan(plan, progress)
+
+
+def _run(plan, run: Callable[[object], list[Path]]) -> None:  # noqa: ANN001
+    """Announce the suite, run its pending cells with one progress display, print the run dirs."""
+    from ..suite.progress import SuiteProgress
+
     pending = plan.pending
-    click.echo(f"suite {suite.name}: {len(plan.statuses)} cells, {plan.complete} complete, {len(pending)} to run "
+    click.echo(f"suite {plan.suite.name}: {len(plan.statuses)} cells, {plan.complete} complete, {len(pending)} to run "
                f"in {plan.results_dir}", err=True)
     progress = SuiteProgress(len(plan.statuses), plan.complete, pending)
     try:
-        if workers > 1:
-            import os
-
-            from ..suite.runner import run_plan_parallel
-
-            written = run_plan_parallel(plan, progress, workers, threads or max(1, (os.cpu_count() or 1) // workers))
-        else:
-            written = run_plan(plan, progress)
+        written = run(progress)
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"Interrupted: {progress.done_cells} of {len(plan.statuses)} cells are complete and kept; "
@@ -62,3 +95,23 @@ def bench_command(suite_file: Path, results_dir: Path | None, dry_run: bool, dev
         sys.exit(130)
     for run_dir in written:
         click.echo(str(run_dir))
+
+
+def _bench_sharded(session, suite_file: Path, results_dir: Path | None, dry_run: bool,  # noqa: ANN001
+                   device: str | None) -> None:
+    """Every rank walks rank 0's pending cells in the same order; each cell is a sharded run."""
+    from ..suite.runner import run_cells
+
+    plan = session.phase("plan", (lambda: _plan(suite_file, results_dir, dry_run, device)) if session.is_main else None)
+    if dry_run:
+        if session.is_main:
+            from ..suite import dry_run_table
+
+            click.echo(dry_run_table(plan))
+        return
+    cells, directory, name = session.broadcast((plan.pending, plan.results_dir, plan.suite.name)
+                                               if session.is_main else None)
+    if not session.is_main:
+        run_cells(cells, directory, name)
+        return
+    _run(plan, lambda progress: run_cells(cells, directory, name, progress, session.world_size))

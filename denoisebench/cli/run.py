@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import cli
+from ..runs import distributed
 from ..runs.records import RUN_FILE
 from ..runs.runner import DEFAULT_SAMPLER, DEFAULT_STEPS
 from ..runs.summary import summary_lines
@@ -46,7 +47,11 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
                 sampler_options: tuple[str, ...], variance: str | None, eta: float | None, clip_x0: bool, schedule: str, num_samples: int,
                 batch_size: int, seed: int, device: str, checkpoint: Path | None,
                 options: tuple[str, ...], metrics: bool, results_dir: Path) -> None:
-    """Generate samples with PROVIDER inside a DDPM loop and write a run record."""
+    """Generate samples with PROVIDER inside a DDPM loop and write a run record.
+
+    Under torchrun (``torchrun --nproc_per_node=K --no-python denoisebench run ...``) the K ranks
+    share the batches; rank 0 evaluates and writes the one run, byte-identical to one process's.
+    """
     from ..runs.runner import RunConfig, execute, prepare
 
     config = RunConfig(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
@@ -55,12 +60,20 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
                        sampler_options=parse_key_values(sampler_options, "--sampler-option"),
                        clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
                        data_dir=data_dir, metrics=metrics)
-    prepared = prepare(config)
-    _warn_about_shadowed_names(provider, sampler)
-    total = num_samples * steps
-    label = f"{prepared.provider.label()} {prepared.sampler.label()} {steps}"
-    with Progress(total, f"sampling {label}", "image-steps") as progress:
-        run_dir = execute(prepared, on_step=progress.update, log=lambda msg: click.echo(msg, err=True))
+    with distributed.cli_session() as session:
+        prepared = prepare(config)
+        if session is not None and not session.is_main:  # other ranks generate their share quietly
+            execute(prepared)
+            return
+        _warn_about_shadowed_names(provider, sampler)
+        label = f"{prepared.provider.label()} {prepared.sampler.label()} {steps}"
+        share = num_samples
+        if session is not None:
+            share = sum(map(len, distributed.shard_batches(num_samples, batch_size, 0, session.world_size)))
+            label += f" (rank 0 of {session.world_size}: {share} of {num_samples} samples)"
+            idle_warning(num_samples, batch_size, session.world_size)
+        with Progress(share * steps, f"sampling {label}", "image-steps") as progress:
+            run_dir = execute(prepared, on_step=progress.update, log=lambda msg: click.echo(msg, err=True))
     record = json.loads((run_dir / RUN_FILE).read_text())
     for line in summary_lines(record):
         click.echo(line)
@@ -74,3 +87,12 @@ def _warn_about_shadowed_names(provider: str, sampler: str) -> None:
     for err in get_registry().errors:
         if f"name {provider!r} is already registered" in err or f"name {sampler!r} is already registered" in err:
             click.echo(f"Warning: {err}; this run uses the first registration", err=True)
+
+
+def idle_warning(num_samples: int, batch_size: int, world_size: int) -> None:
+    """Say so when there are fewer batches than ranks: ranks take whole batches, so some would idle."""
+    batches = -(-num_samples // batch_size)
+    if batches < world_size:
+        click.echo(f"warning: {num_samples} samples in batches of {batch_size} make {batches} batch(es) for "
+                   f"{world_size} ranks, so {world_size - batches} rank(s) stay idle; a smaller --batch-size "
+                   "shares the work (samples may then differ by one grey level from this batch size's)", err=True)

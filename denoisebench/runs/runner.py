@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import records
+from . import distributed, records
 from ..datasets.base import DatasetOptions, ImageDataset
 from .environment import describe_environment, parse_device
 from ..errors import DenoisebenchError
@@ -100,7 +100,18 @@ def validate(config: RunConfig) -> None:
 
 
 def prepare(config: RunConfig) -> PreparedRun:
-    """Resolve names, load data and build provider and sampler; raises one-line errors."""
+    """Resolve names, load data and build provider and sampler; raises one-line errors.
+
+    Under torchrun every rank prepares (on its own device) and the ranks agree on the outcome:
+    a failure on any rank fails every rank with the same one-line error.
+    """
+    session = distributed.current()
+    if session is None:
+        return _prepare(config)
+    return session.phase("prepare", lambda: _prepare(config, session))
+
+
+def _prepare(config: RunConfig, session: distributed.Session | None = None) -> PreparedRun:
     validate(config)
     registry = get_registry()
     provider_cls, info = registry.provider(config.provider)
@@ -110,13 +121,16 @@ def prepare(config: RunConfig) -> PreparedRun:
     sampler_cls, sampler_info = registry.sampler(config.sampler)
     dataset_spec = registry.dataset(config.dataset)
     device = parse_device(config.device)
+    if session is not None:
+        device = distributed.rank_device(device, session.launch.local_rank)
     schedule = make_schedule(config.schedule, config.T)
     sampler = sampler_cls(schedule, config.steps, sampler_options(config))
     dataset = dataset_spec.load(DatasetOptions(data_dir=config.data_dir))
     context = ProviderContext(dataset=dataset, device=device, checkpoint=config.checkpoint,
                               options=dict(config.options), seed=config.seed)
     provider = provider_cls.from_context(context)
-    records.prepare_results_dir(config.results_dir)
+    if session is None or session.is_main:  # only rank 0 writes
+        records.prepare_results_dir(config.results_dir)
     meta = {"name": provider_cls.name, "description": provider_cls.description,
             "plugin": info.plugin, "distribution": info.distribution, "version": info.version,
             "options": dict(config.options), "label": provider.label(),
@@ -151,16 +165,109 @@ def execute(config: RunConfig | PreparedRun, on_step: Callable[[int], None] | No
     """Run end to end and return the run directory, which appears complete or not at all.
 
     The samples are written first, so an error in the evaluation or the final writes keeps them
-    (in ``.incomplete-<run id>``, named by the one-line error); Ctrl-C leaves nothing.
+    (in ``.incomplete-<run id>``, named by the one-line error); Ctrl-C leaves nothing. Under
+    torchrun each rank generates its share and rank 0 evaluates and writes the one run directory
+    (:func:`execute_sharded`); every rank returns its path.
     """
     started = time.perf_counter()
     prepared = config if isinstance(config, PreparedRun) else prepare(config)
+    session = distributed.current()
+    if session is not None:
+        return execute_sharded(prepared, session, started, on_step, log)
     config = prepared.config
     now = dt.datetime.now(dt.timezone.utc)
     torch.manual_seed(config.seed)
     t0 = time.perf_counter()
     images = generate_images(prepared, on_step)
     sampling_s = time.perf_counter() - t0
+    ranks = [{"rank": 0, "local_rank": 0, **distributed.describe_rank(prepared.device), "samples": len(images),
+              "sampling_s": round(sampling_s, 3)}]
+    return write_run(prepared, images, now, sampling_s, started, log, {"world_size": 1, "ranks": ranks})
+
+
+def execute_sharded(prepared: PreparedRun, session: distributed.Session, started: float,
+                    on_step: Callable[[int], None] | None = None, log: Callable[[str], None] | None = None) -> Path:
+    """This rank's batches, gathered on rank 0, which evaluates once and writes the run directory.
+
+    ``timing.sampling_s`` is the generation's wall time across ranks (from the common start after
+    ``prepare`` to the last rank's end); each rank's own time is in ``distributed.ranks``.
+    """
+    from ..diffusion.loop import generate
+
+    cfg = prepared.config
+    now = dt.datetime.now(dt.timezone.utc)
+    torch.manual_seed(cfg.seed)
+    batches = distributed.shard_batches(cfg.num_samples, cfg.batch_size, session.rank, session.world_size)
+    counter: list[int] = []
+    own_s = [0.0]
+    t0 = time.perf_counter()
+
+    def work() -> list[np.ndarray]:
+        parts = []
+        for indices in batches:
+            session.check_abort()
+            parts.append(generate(prepared.provider, prepared.sampler, cfg.num_samples, cfg.seed, cfg.batch_size,
+                                  prepared.dataset.image_shape, prepared.device, on_step, indices=indices,
+                                  counter=counter))
+            session.heartbeat()
+        own_s[0] = time.perf_counter() - t0
+        return parts
+
+    parts = session.phase("generate", work, abortable=True) or []
+    sampling_s = time.perf_counter() - t0  # every rank is done: the wall time across ranks
+    payload = {"rank": session.rank, "local_rank": session.launch.local_rank,
+               **distributed.describe_rank(prepared.device), "batches": [b.start for b in batches],
+               "images": np.concatenate(parts) if parts else None, "nfe": counter[0] if counter else None,
+               "sampling_s": round(own_s[0], 3)}
+    gathered = session.gather(payload)
+
+    def evaluate_and_write() -> Path:
+        assert gathered is not None
+        images = assemble(gathered, cfg.num_samples, cfg.batch_size, prepared.dataset.image_shape)
+        prepared.nfe = next((p["nfe"] for p in gathered if p["nfe"] is not None), None)
+        ranks = [{k: v for k, v in p.items() if k not in ("images", "batches", "nfe")} | {"samples": _share_size(p, cfg)}
+                 for p in gathered]
+        block = {"world_size": session.world_size, "backend": distributed.BACKEND,
+                 "sharding": "round-robin over the single-process batches", "ranks": ranks}
+
+        def heartbeat_log(message: str) -> None:
+            session.heartbeat()  # metrics can take minutes: the waiting ranks must not think rank 0 hung
+            if log is not None:
+                log(message)
+
+        return write_run(prepared, images, now, sampling_s, started, heartbeat_log, block)
+
+    session.phase("write", evaluate_and_write if session.is_main else None, publish=str)
+    return Path(session.values[0])
+
+
+def _share_size(part: dict[str, object], cfg: RunConfig) -> int:
+    return sum(min(start + cfg.batch_size, cfg.num_samples) - start for start in part["batches"])  # type: ignore[union-attr]
+
+
+def assemble(parts: list[dict[str, object]], num_samples: int, batch_size: int,
+             image_shape: tuple[int, ...]) -> np.ndarray:
+    """The ranks' batches put back in sample order; every index must come exactly once."""
+    images = np.zeros((num_samples, *image_shape[1:]), dtype=np.uint8)
+    seen = np.zeros(num_samples, dtype=bool)
+    for part in parts:
+        offset = 0
+        for start in part["batches"]:  # type: ignore[union-attr]
+            stop = min(start + batch_size, num_samples)
+            if seen[start:stop].any():
+                raise RuntimeError(f"samples {start}..{stop - 1} came from two ranks")
+            images[start:stop] = part["images"][offset:offset + stop - start]  # type: ignore[index]
+            seen[start:stop] = True
+            offset += stop - start
+    if not seen.all():
+        raise RuntimeError(f"{int((~seen).sum())} samples came from no rank")
+    return images
+
+
+def write_run(prepared: PreparedRun, images: np.ndarray, now: dt.datetime, sampling_s: float, started: float,
+              log: Callable[[str], None] | None, distributed_block: dict[str, object]) -> Path:
+    """Evaluate ``images`` once and write the run directory atomically (staged, then renamed)."""
+    config = prepared.config
     with records.staged_run_dir(config.results_dir, run_id_for(prepared, now)) as (staging, final):
         records.save_npz_deterministic(staging / records.SAMPLES_FILE, images=images)
         metrics: dict[str, object] = {}
@@ -172,6 +279,7 @@ def execute(config: RunConfig | PreparedRun, on_step: Callable[[int], None] | No
 
             save_run_figures(staging, images, prepared.dataset)
         record = build_record(prepared, now, sampling_s, time.perf_counter() - started, metrics)
+        record["distributed"] = distributed_block
         records.write_json_atomic(staging / records.RUN_FILE, record)
     return final[0]
 

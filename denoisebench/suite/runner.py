@@ -89,16 +89,32 @@ def dry_run_table(plan: SuitePlan) -> str:
 def run_plan(plan: SuitePlan, progress: SuiteProgress) -> list[Path]:
     """Run the pending cells in order; returns their run dirs. Ctrl-C propagates after the cell's
     staging dir is removed by the run runner; the cells finished before it stay complete."""
+    return run_cells(plan.pending, plan.results_dir, plan.suite.name, progress)
+
+
+def run_cells(cells: list[Cell], results_dir: Path, suite_name: str, progress: SuiteProgress | None = None,
+              world_size: int = 1) -> list[Path]:
+    """Run ``cells`` in order, each an ordinary run; returns their run dirs.
+
+    Under torchrun every rank calls this with the same cells (rank 0's plan, broadcast) and each
+    cell is a sharded run; only rank 0 passes a ``progress``, which counts its own share of the
+    image-steps ``world_size`` times.
+    """
     from ..runs.runner import execute, prepare
 
     written = []
-    for cell in plan.pending:
-        progress.start_cell(cell)
-        prepared = prepare(cell.run_config(plan.results_dir, plan.suite.name))
-        run_dir = execute(prepared, on_step=progress.advance, log=progress.message)
+    for cell in cells:
+        if progress is not None:
+            progress.start_cell(cell)
+        prepared = prepare(cell.run_config(results_dir, suite_name))
+        if progress is None:
+            run_dir = execute(prepared)
+        else:
+            run_dir = execute(prepared, on_step=lambda k: progress.advance(k * world_size), log=progress.message)
+            progress.finish_cell(run_dir)
         written.append(run_dir)
-        progress.finish_cell(run_dir)
-    progress.close()
+    if progress is not None:
+        progress.close()
     return written
 
 
