@@ -11,12 +11,13 @@ from .hookspecs import hookimpl
 
 @hookimpl
 def register_providers(register: Callable[[type], None]) -> None:
+    from ..providers.els import ELSProvider
     from ..providers.empirical import EmpiricalProvider
     from ..providers.kbnet.provider import KBNetProvider
     from ..providers.unet import UNetProvider
     from ..providers.wiener import WienerProvider
 
-    for provider in (EmpiricalProvider, UNetProvider, KBNetProvider, WienerProvider):
+    for provider in (EmpiricalProvider, UNetProvider, KBNetProvider, WienerProvider, ELSProvider):
         register(provider)
 
 
