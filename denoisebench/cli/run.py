@@ -54,13 +54,13 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
     """
     from ..runs.runner import RunConfig, execute, prepare
 
-    config = RunConfig(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
-                       num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
-                       results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
-                       sampler_options=parse_key_values(sampler_options, "--sampler-option"),
-                       clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
-                       data_dir=data_dir, metrics=metrics)
-    with distributed.cli_session() as session:
+    with distributed.cli_session() as session:  # under torchrun: only the rank concerned prints an error
+        config = RunConfig(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
+                           num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
+                           results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
+                           sampler_options=parse_key_values(sampler_options, "--sampler-option"),
+                           clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
+                           data_dir=data_dir, metrics=metrics)
         prepared = prepare(config)
         if session is not None and not session.is_main:  # other ranks generate their share quietly
             execute(prepared)
