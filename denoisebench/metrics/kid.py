@@ -20,9 +20,21 @@ if TYPE_CHECKING:
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: float | None = None,
                       coef: float = 1.0) -> np.ndarray:
-    """(gamma x.y + coef)^degree for all pairs of rows; gamma defaults to 1 / d."""
+    """(gamma x.y + coef)^degree for all pairs of rows; gamma defaults to 1 / d.
+
+    A small integer power is taken by repeated multiplication, in place: bit for bit what torch's
+    ``** 3`` gives (torchmetrics' kernel) and several times faster than numpy's ``pow``.
+    """
     gamma = 1.0 / x.shape[1] if gamma is None else gamma
-    return (gamma * (x @ y.T) + coef) ** degree
+    base = x @ y.T
+    base *= gamma
+    base += coef
+    if not (isinstance(degree, int) and 1 <= degree <= 4):
+        return base ** degree
+    out = base.copy()
+    for _ in range(degree - 1):
+        out *= base
+    return out
 
 
 def mmd2_unbiased(k_xx: np.ndarray, k_xy: np.ndarray, k_yy: np.ndarray) -> float:
@@ -62,6 +74,14 @@ def _subset_mmd2_from_grams(x: np.ndarray, y: np.ndarray, picks: list[tuple[np.n
     return xx / (m * (m - 1)) + yy / (m * (m - 1)) - 2 * xy / (m * m)
 
 
+def _subset_mmd2(xs: np.ndarray, ys: np.ndarray) -> float:
+    """Unbiased MMD^2 of one pair of subsets; memory and time depend on the subset size only.
+
+    ``xs @ xs.T`` of one array is computed by numpy as a symmetric product (half the work).
+    """
+    return mmd2_unbiased(polynomial_kernel(xs, xs), polynomial_kernel(xs, ys), polynomial_kernel(ys, ys))
+
+
 def kid_subsets(x: np.ndarray, y: np.ndarray, subsets: int = 100, subset_size: int | None = None,
                 seed: int = 0, full_gram_limit: int = 2500) -> dict[str, object]:
     """Mean and std of the unbiased KID-proxy over random subsets of both sets."""
@@ -75,8 +95,7 @@ def kid_subsets(x: np.ndarray, y: np.ndarray, subsets: int = 100, subset_size: i
     if max(len(x), len(y)) <= full_gram_limit:
         arr = _subset_mmd2_from_grams(x, y, picks)
     else:
-        arr = np.asarray([mmd2_unbiased(polynomial_kernel(x[i], x[i]), polynomial_kernel(x[i], y[j]),
-                                        polynomial_kernel(y[j], y[j])) for i, j in picks])
+        arr = np.asarray([_subset_mmd2(x[i], y[j]) for i, j in picks])
     return {"value": float(arr.mean()), "std": float(arr.std()), "subsets": subsets, "subset_size": size,
             "method": "unbiased MMD^2, cubic kernel (gamma 1/d, coef 1), mean/std over subsets"}
 

@@ -5,8 +5,9 @@ the root-mean-square pixel difference (0 = identical, 1 = black vs white everywh
 counts as *memorised* when d1 / d2 < 1/3, with d1 and d2 the distances to its nearest and
 second-nearest training images (Gu et al. 2023, "On memorization in diffusion models").
 
-The search is exact and runs in bounded memory: float32 matrix products over chunks of the train
-split keep a few candidate neighbours per query, whose distances are then recomputed exactly in
+The search runs in bounded memory: float32 matrix products over blocks of queries x train images
+(pixels shifted to -128..127, so the products are exact integers and near neighbours are ranked
+exactly) keep a few candidate neighbours per query, whose distances are then recomputed in
 float64 (so exact copies give exactly 0).
 """
 
@@ -21,6 +22,7 @@ import torch
 
 from ..errors import DenoisebenchError
 from .base import Metric, MetricColumn
+from .blocks import merge_smallest_indexed, spans
 
 if TYPE_CHECKING:
     from .evaluation import Evaluation
@@ -42,46 +44,68 @@ class Neighbours:
         return np.divide(d1, d2, out=np.zeros_like(d1), where=d2 > 0)
 
 
-def _flat01(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(images, dtype=np.float32).reshape(len(images), -1) / 255.0)
+def _centred(images: np.ndarray) -> torch.Tensor:
+    """uint8 images as float32 rows of pixel - 128: small integers, so dot products of up to 1,024
+    pixels are exact in float32 (every partial sum stays below 2^24)."""
+    flat = torch.from_numpy(np.ascontiguousarray(images).reshape(len(images), -1))
+    return flat.to(torch.float32).sub_(128.0)
+
+
+def _candidates(queries: np.ndarray, train: np.ndarray, c: int, query_chunk: int, train_chunk: int,
+                progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """Indices (N x c) of the c train images with the smallest score |t|^2 / 2 - q.t per query.
+
+    The score is (squared distance - |q|^2) / 2 in centred grey levels, so it ranks the train
+    images of one query as the distance does. In float32 the product q.t is exact and the score,
+    a multiple of 1/2, is exact whenever it is below 2^23 in magnitude: for 28 x 28 images, for every
+    train image within an RMS distance of 0.57 of the query. Near neighbours are ranked exactly.
+    """
+    best: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(range(0, len(queries), query_chunk))
+    with torch.inference_mode():
+        for ts, te in spans(len(train), train_chunk):
+            t = _centred(train[ts:te])
+            half_sq = (t * t).sum(1) / 2
+            for j, (qs, qe) in enumerate(spans(len(queries), query_chunk)):
+                score = (_centred(queries[qs:qe]) @ t.T).sub_(half_sq).neg_()  # one rounding, after the product
+                best[j] = merge_smallest_indexed(best[j], score, c, offset=ts)
+            if progress is not None:
+                progress(te, len(train))
+    return torch.cat([b[1] for b in best if b is not None]).numpy()
+
+
+def _rms_distances(queries: np.ndarray, train: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """RMS pixel distance in float64 from each query to each of its candidate train images."""
+    pixels = float(np.prod(queries.shape[1:]))
+    qf = queries.reshape(len(queries), -1).astype(np.float64) / 255.0
+    exact = np.empty(cand.shape)
+    for j in range(cand.shape[1]):
+        diff = qf - train.reshape(len(train), -1)[cand[:, j]].astype(np.float64) / 255.0
+        exact[:, j] = np.sqrt((diff * diff).sum(1) / pixels)
+    return exact
 
 
 def nearest_train(queries: np.ndarray, train: np.ndarray, *, candidates: int = 4, query_chunk: int = 2048,
                   train_chunk: int = 8192, progress: Callable[[int, int], None] | None = None) -> Neighbours:
-    """The two nearest ``train`` images (uint8 M x H x W) of each query (uint8 N x H x W)."""
+    """The two nearest ``train`` images (uint8 M x H x W) of each query (uint8 N x H x W).
+
+    Memory is bounded by one query chunk x train chunk block, whatever N and M. Timing depends
+    only on N, M and the image size, never on the images' content (no pruning). Ties between
+    equally distant train images go to the lower index among the candidates.
+    """
     if queries.shape[1:] != train.shape[1:]:
         raise DenoisebenchError(f"query images {queries.shape[1:]} and train images {train.shape[1:]} differ in shape")
     if len(train) < 2:
         raise DenoisebenchError("nearest-neighbour statistics need at least 2 training images")
     c = min(candidates, len(train))
-    q = _flat01(queries)
-    q_sq = (q * q).sum(1)
-    best_d = torch.full((len(q), c), torch.inf)
-    best_i = torch.zeros((len(q), c), dtype=torch.long)
-    with torch.inference_mode():
-        for ts in range(0, len(train), train_chunk):
-            t = _flat01(train[ts:ts + train_chunk])
-            t_sq = (t * t).sum(1)
-            for qs in range(0, len(q), query_chunk):
-                qe = qs + query_chunk
-                d2 = q_sq[qs:qe, None] + t_sq[None, :] - 2.0 * (q[qs:qe] @ t.T)
-                chunk_top = torch.topk(d2, min(c, d2.shape[1]), dim=1, largest=False)
-                vals = torch.cat([best_d[qs:qe], chunk_top.values], dim=1)
-                idx = torch.cat([best_i[qs:qe], chunk_top.indices + ts], dim=1)
-                top = torch.topk(vals, c, dim=1, largest=False)
-                best_d[qs:qe] = top.values
-                best_i[qs:qe] = torch.gather(idx, 1, top.indices)
-            if progress is not None:
-                progress(min(ts + train_chunk, len(train)), len(train))
-    cand = best_i.numpy()
-    pixels = float(np.prod(queries.shape[1:]))
-    qf = queries.reshape(len(queries), -1).astype(np.float64) / 255.0
-    exact = np.empty(cand.shape)
-    for j in range(c):  # exact float64 distances of the candidates
-        diff = qf - train.reshape(len(train), -1)[cand[:, j]].astype(np.float64) / 255.0
-        exact[:, j] = np.sqrt((diff * diff).sum(1) / pixels)
-    order = np.argsort(exact, axis=1, kind="stable")[:, :2]
-    return Neighbours(np.take_along_axis(cand, order, 1), np.take_along_axis(exact, order, 1))
+    cand = _candidates(queries, train, c, query_chunk, train_chunk, progress)
+    index = np.empty((len(queries), 2), dtype=np.int64)
+    distance = np.empty((len(queries), 2))
+    for qs, qe in spans(len(queries), query_chunk):
+        exact = _rms_distances(queries[qs:qe], train, cand[qs:qe])
+        order = np.lexsort((cand[qs:qe], exact), axis=1)[:, :2]  # by distance, then train index
+        index[qs:qe] = np.take_along_axis(cand[qs:qe], order, 1)
+        distance[qs:qe] = np.take_along_axis(exact, order, 1)
+    return Neighbours(index, distance)
 
 
 def memorisation_stats(nb: Neighbours, threshold: float = MEMORISED_BELOW) -> dict[str, object]:
