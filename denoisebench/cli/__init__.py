@@ -8,6 +8,13 @@ from typing import Any
 import click
 
 from ..errors import DenoisebenchError
+from ..runs.distributed import env_rank
+
+
+def _say(line: str) -> None:
+    """Print one error line on stderr; under torchrun only rank 0 speaks (every rank sees the same input)."""
+    if env_rank() == 0:
+        click.echo(line.replace("\n", " "), err=True)
 
 
 class OneLineErrorGroup(click.Group):
@@ -26,13 +33,13 @@ class OneLineErrorGroup(click.Group):
             hint = ""
             if isinstance(exc, click.UsageError) and exc.ctx is not None:
                 hint = f" (see '{exc.ctx.command_path} --help')"
-            click.echo(f"Error: {exc.format_message()}{hint}".replace("\n", " "), err=True)
+            _say(f"Error: {exc.format_message()}{hint}")
             sys.exit(2)
         except DenoisebenchError as exc:
-            click.echo(f"Error: {exc}".replace("\n", " "), err=True)
+            _say(f"Error: {exc}")
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("Interrupted: a run writes nothing; train keeps its last saved checkpoint.", err=True)
+            _say("Interrupted: a run writes nothing; train keeps its last saved checkpoint.")
             sys.exit(130)
 
 
