@@ -14,6 +14,10 @@ Pearson correlation of the winner (the statistic the paper's evaluation script r
 "r^2"). The last lines give the median over t and the schedule string for
 ``-o patch=...`` / the provider's ``DEFAULT_SCHEDULE`` (keyed by sigma = sqrt((1 - abar) / abar)).
 
+``--subsample-cost M1,M2,...``: instead of calibrating, measure what the patch subsample costs:
+with the provider's default schedule, the median r^2 of ELS with ``patches=M`` against ELS with
+every training patch (``patches=all``), per t.
+
 This differs from Kamb & Ganguli's calibration in two ways: they compare scores (cosine) along
 the network's own 20-step sampling trajectory from noise and take the median of the per-sample
 best sizes; here the inputs are noised held-out digits and the criterion is the median r^2 of
@@ -64,6 +68,26 @@ def noisy_heldout(dataset: ImageDataset, t_grid: list[int], images: int, sched: 
     return q_sample(x0, t, sched, torch.randn(x0.shape, generator=g)), t
 
 
+def subsample_cost(dataset: ImageDataset, sched: NoiseSchedule, x_t: torch.Tensor, t: torch.Tensor,
+                   t_grid: list[int], images: int, samples: list[str], padding: str) -> None:
+    """Median r^2 per t of ELS with each patch sample size against ELS with all patches."""
+    def x0(patches: str) -> torch.Tensor:
+        start = time.perf_counter()
+        els = ELSProvider(ProviderContext(dataset, options={"patches": patches, "padding": padding}))
+        with torch.inference_mode():
+            out = els.predict_x0(x_t, t, sched)
+        print(f"# patches = {patches}: {time.perf_counter() - start:.1f} s, banks {els.info()['banks']}", flush=True)
+        return out, els
+
+    full, els = x0("all")
+    print("\n| t | patch size | " + " | ".join(f"median r^2, patches={m}" for m in samples) + " |")
+    print("|---|---|" + "---|" * len(samples))
+    results = [r_squared(x0(m)[0], full).view(len(t_grid), images).median(dim=1).values for m in samples]
+    for j, step in enumerate(t_grid):
+        size = els.sizes_for(sched.alpha_bars[torch.tensor([step])])[0]
+        print(f"| {step} | {size} | " + " | ".join(f"{float(r[j]):.4f}" for r in results) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=8)
@@ -73,12 +97,16 @@ def main() -> None:
     parser.add_argument("--padding", default="zeros", help="ELS option padding (zeros or circular)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--subsample-cost", default="", help="M1,M2,...: r^2 of patches=M against patches=all")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     t_grid = [int(v) for v in args.t.split(",")]
     sizes = [int(v) for v in args.sizes.split(",")]
     dataset, sched = load_mnist5k(DatasetOptions()), linear_schedule(1000)
     x_t, t = noisy_heldout(dataset, t_grid, args.images, sched, args.seed)
+    if args.subsample_cost:
+        subsample_cost(dataset, sched, x_t, t, t_grid, args.images, args.subsample_cost.split(","), args.padding)
+        return
 
     unet = UNetProvider.from_context(ProviderContext(dataset))
     with torch.inference_mode():
