@@ -18,10 +18,12 @@ from .options import parse_bool  # noqa: E402
 from .plugins.hookspecs import hookimpl  # noqa: E402
 from .providers.base import EpsilonProvider, ProviderContext  # noqa: E402
 from .providers.restoration import RestorationProvider  # noqa: E402
+from .providers.per_image import PerImageRestorationProvider  # noqa: E402
 from .diffusion.schedule import NoiseSchedule, make_schedule  # noqa: E402
 
 __all__ = [
     "DatasetOptions", "DatasetSpec", "DenoisebenchError", "EpsilonProvider", "Evaluation", "ImageDataset",
-    "Metric", "MetricColumn", "MetricSkipped", "NoiseSchedule", "ProviderContext", "ProviderError",
-    "RestorationProvider", "Sampler", "StepOutput", "__version__", "hookimpl", "make_schedule", "parse_bool",
+    "Metric", "MetricColumn", "MetricSkipped", "NoiseSchedule", "PerImageRestorationProvider", "ProviderContext",
+    "ProviderError", "RestorationProvider", "Sampler", "StepOutput", "__version__", "hookimpl", "make_schedule",
+    "parse_bool",
 ]

@@ -17,6 +17,10 @@ Normalisation modes:
 * ``seed``: the seed study's method, kept as the reference of what does not work:
   eps_hat = r / std(r) with r = y - D(y), y = (x_t + 1) / 2 (no abar scaling, per-image unit std).
   A non-blind D is told the noise std of that y, sqrt(1 - abar_t) / 2.
+
+Denoisers that work on one numpy image at a time (scikit-image, the ``bm3d`` package) subclass
+:class:`PerImageRestorationProvider` (:mod:`.per_image`) instead: they implement
+``denoise_image`` and get ``-o workers=K``, the batch's images denoised in K worker processes.
 """
 
 from __future__ import annotations
@@ -112,3 +116,4 @@ class RestorationProvider(EpsilonProvider):
 
     def info(self) -> dict[str, object]:
         return {"mode": self.mode, "blind": self.blind, "noise_range": list(self.noise_range)}
+

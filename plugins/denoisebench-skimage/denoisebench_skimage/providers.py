@@ -16,8 +16,9 @@ of the known s (the provider becomes blind). Outputs are clipped to [0, 1] (``-o
 turns it off).
 
 The constants were chosen by measuring PSNR on held-out digits (``python -m
-denoisebench_skimage.tune``; the table is in the README). Images are denoised one at a time, so
-an image's result never depends on the rest of its batch.
+denoisebench_skimage.tune``; the table is in the README). Images are denoised one at a time
+(``denoisebench.PerImageRestorationProvider``), so an image's result never depends on the rest of
+its batch, and ``-o workers=K`` (or ``auto``) denoises a batch's images in K processes.
 """
 
 from __future__ import annotations
@@ -28,11 +29,10 @@ from abc import abstractmethod
 from typing import ClassVar
 
 import numpy as np
-import torch
 from skimage.restoration import (cycle_spin, denoise_nl_means, denoise_tv_chambolle, denoise_wavelet,
                                  estimate_sigma)
 
-from denoisebench import DenoisebenchError, ProviderContext, RestorationProvider, parse_bool
+from denoisebench import DenoisebenchError, PerImageRestorationProvider, ProviderContext, parse_bool
 
 #: The noise stds (in [0, 1] units) the rule constants were tuned on; ``-o mode=scaled`` shrinks
 #: stronger noise into this range (denoiser scaling) instead of extrapolating the rule.
@@ -42,13 +42,13 @@ SIGMA_CHOICES = ("known", "estimate")
 _SERIAL = {"workers" if "workers" in inspect.signature(cycle_spin).parameters else "num_workers": 1}
 
 
-class SkimageProvider(RestorationProvider):
+class SkimageProvider(PerImageRestorationProvider):
     """A scikit-image denoiser run image by image with a noise-level rule ``param = c * s``."""
 
     blind: ClassVar[bool] = False
     noise_range: ClassVar[tuple[float, float]] = TUNED_RANGE
     options: ClassVar[dict[str, str]] = {
-        **RestorationProvider.options,
+        **PerImageRestorationProvider.options,
         "strength": "multiplies the noise-level rule's constant (default 1)",
         "sigma": "known (default: use the adapter's s_t) or estimate (skimage estimate_sigma per image)",
         "clip": "clip the denoised image to [0, 1]: true (default) or false",
@@ -73,32 +73,13 @@ class SkimageProvider(RestorationProvider):
                 f"got {self.sigma_source!r}")
         self.clip = parse_bool(opts.get("clip", "true"), f"option clip of provider {self.name!r}")
 
-    def denoise(self, y: torch.Tensor, noise_std: torch.Tensor | None) -> torch.Tensor:
-        """Denoise each image of ``y`` (B x C x H x W, [0, 1] units) with its own noise std."""
-        images = y.detach().to(device="cpu", dtype=torch.float32).numpy()
-        stds = None if noise_std is None else noise_std.detach().to("cpu", torch.float64).numpy()
-        out = np.empty_like(images)
-        for i, image in enumerate(images):
-            s = self._noise_std(image) if stds is None or self.sigma_source == "estimate" else float(stds[i])
-            out[i] = self._denoise_image(image, s)
-        if self.clip:
-            np.clip(out, 0.0, 1.0, out=out)
-        return torch.from_numpy(out).to(device=y.device, dtype=y.dtype)
-
-    def _denoise_image(self, image: np.ndarray, s: float) -> np.ndarray:
-        """One C x H x W image; a noiseless image (s = 0) is returned as it is."""
-        if not s > 0:
-            return image
-        c = self.CONSTANT * self.strength
-        if image.shape[0] == 1:
-            return self.apply(image[0], s, c, None)[None]
-        return self.apply(image, s, c, 0)
-
-    @staticmethod
-    def _noise_std(image: np.ndarray) -> float:
-        channel_axis = 0 if image.shape[0] > 1 else None
-        img = image if channel_axis is not None else image[0]
-        return float(estimate_sigma(img, average_sigmas=True, channel_axis=channel_axis))
+    def denoise_image(self, y: np.ndarray, s: float | None) -> np.ndarray:
+        """One H x W (x C) image with noise std ``s`` (or its estimate); noiseless (s = 0) as it is."""
+        channel_axis = -1 if y.ndim == 3 else None
+        if s is None or self.sigma_source == "estimate":
+            s = float(estimate_sigma(y, average_sigmas=True, channel_axis=channel_axis))
+        out = self.apply(y, s, self.CONSTANT * self.strength, channel_axis) if s > 0 else y
+        return np.clip(out, 0.0, 1.0) if self.clip else out
 
     @staticmethod
     @abstractmethod

@@ -124,11 +124,25 @@ def test_options_strength_sigma_and_clip() -> None:
 
 
 @pytest.mark.parametrize("options", [{"strength": "-1"}, {"strength": "x"}, {"sigma": "guess"},
-                                     {"clip": "maybe"}, {"mode": "magic"}, {"radius": "3"}])
+                                     {"clip": "maybe"}, {"mode": "magic"}, {"radius": "3"}, {"workers": "0"},
+                                     {"workers": "all"}])
 def test_bad_options_are_one_line_errors(options: dict[str, str]) -> None:
     with pytest.raises(DenoisebenchError) as info:
         provider("tv", **options)
     assert "\n" not in str(info.value) and "'tv'" in str(info.value)
+
+
+def test_two_worker_processes_give_the_one_process_output() -> None:
+    """-o workers=2 (denoisebench.PerImageRestorationProvider) changes the speed, not one bit of the output."""
+    _, y = noisy_batch(0.2, n=6)
+    stds = torch.tensor([0.05, 0.1, 0.2, 0.4, 0.8, 1.6])
+    serial = provider("nlmeans").denoise(y, stds)
+    parallel = provider("nlmeans", workers="2")
+    try:
+        assert torch.equal(parallel.denoise(y, stds), serial)
+        assert parallel.info()["workers"] == 2
+    finally:
+        parallel.close()
 
 
 def test_plugin_uses_only_the_public_api() -> None:
