@@ -55,8 +55,8 @@ class KBNetProvider(RestorationProvider):
         **RestorationProvider.options,
         "noise_range": "LO,HI noise std in [0, 1] units the weights were trained for "
                        "(default: from the checkpoint; official gau_*_N.pth: N/255)",
-        "compile": "torch.compile the network: 1 or 0 (default 0; about 1.5x faster on CPU after "
-                   "a ~30 s compile, worth it for long runs)",
+        "compile": "torch.compile the network: 1 or 0 (default 0: on CPU the compiled network measured "
+                   "no faster than the default forward, after minutes of compiling)",
     }
     training: ClassVar[type[KBNetRecipe]] = KBNetRecipe
     default_checkpoint: ClassVar[Path | None] = DEFAULT_CHECKPOINT
