@@ -153,3 +153,15 @@ def test_runs_with_another_checkpoint_get_their_own_row(tmp_path: Path) -> None:
     (table,) = build_tables(load_runs(tmp_path, lambda m: None))
     labels = dict(zip(table.runs()["label"], table.runs()["fid"]))
     assert labels == {"kbnet (tweedie)": 30.0, "kbnet (tweedie) [kbnet-l1]": 90.0}
+
+
+def test_suite_entries_of_one_provider_with_other_options_get_their_own_rows(tmp_path: Path) -> None:
+    for name, entry, fid in (("plain", "els", 43.0), ("small", "els (patches=1024)", 54.0),
+                             ("large", "els patches=16384", 42.0)):
+        run = write_run(tmp_path, name, provider="els", fid=fid)
+        record = json.loads((run / "run.json").read_text())
+        record["suite"] = {"name": "s", "entry": entry}
+        (run / "run.json").write_text(json.dumps(record))
+    (table,) = build_tables(load_runs(tmp_path, lambda m: None))
+    labels = dict(zip(table.runs()["label"], table.runs()["fid"]))
+    assert labels == {"els": 43.0, "els (patches=1024)": 54.0, "els patches=16384": 42.0}

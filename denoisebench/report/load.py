@@ -61,9 +61,18 @@ def sampler_label(sampler: dict[str, Any]) -> str:
     return label
 
 
-def provider_label(provider: dict[str, Any]) -> str:
-    """The label recorded by the provider ('kbnet (tweedie)'), else (older runs) its name and mode;
-    a run given ``--checkpoint`` adds the file's stem: 'kbnet (tweedie) [my-weights]'."""
+def provider_label(provider: dict[str, Any], suite: Any = None) -> str:
+    """The row label of a run's provider.
+
+    A suite's run is named by its entry's label when that says more than the provider's name (an
+    explicit ``label``, or the default 'els patches=1024' that lists the entry's options), so that
+    entries of one provider with different options are separate rows, named as in ``compare``.
+    Otherwise: the label recorded by the provider ('kbnet (tweedie)'), else (older runs) its name
+    and mode; a run given ``--checkpoint`` adds the file's stem: 'kbnet (tweedie) [my-weights]'.
+    """
+    entry = suite.get("entry") if isinstance(suite, dict) else None
+    if isinstance(entry, str) and entry and entry != provider.get("name"):
+        return entry
     label = provider.get("label")
     if not isinstance(label, str) or not label:
         name = str(provider.get("name") or "?")
@@ -106,7 +115,7 @@ def run_row(record: dict[str, Any], run_dir: Path, registry: dict[str, MetricSpe
     specs = record_specs(m, registry, builtins)
     row: dict[str, Any] = {
         "run_id": run_dir.name, "run_dir": str(run_dir), "created": str(record.get("created") or ""),
-        "provider": str(provider.get("name") or "?"), "label": provider_label(provider),
+        "provider": str(provider.get("name") or "?"), "label": provider_label(provider, record.get("suite")),
         "sampler": sampler_label(sampler), "steps": int(sampler.get("steps") or 0),
         "nfe": network_evaluations(sampler),
         "dataset": str(dataset.get("id") or "?"), "dataset_hash": str(dataset.get("hash") or ""),
