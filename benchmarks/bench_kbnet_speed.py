@@ -14,9 +14,10 @@ the linear schedule, what a sampler pays per step) of each provider, with the sh
 
 The calls are interleaved (U-Net, before, after, U-Net, ...) ``--repeats`` times so that load
 from other processes hits all of them alike; the figure is the fastest repeat, in ms per image per
-call (the median is printed beside it). The KBNet/U-Net ratio is what the speed work is judged
-by. The load average is printed before and after: figures taken while other processes load the
-machine are not final. The KBNet outputs of the two forwards are compared (max |difference|).
+call (the median is printed beside it); with one thread the CPU time per call is printed too.
+The KBNet/U-Net ratio is what the speed work is judged by. The load average is printed before
+and after: figures taken while other processes load the machine are not final. The KBNet
+outputs of the two forwards are compared (max |difference|).
 """
 
 from __future__ import annotations
@@ -70,17 +71,20 @@ def build(cls: type[EpsilonProvider], **options: str) -> EpsilonProvider:
     return cls.from_context(ProviderContext(dataset=_dataset(), options=options))
 
 
-def interleaved(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Wall seconds of each call, ``repeats`` rounds, the calls taking turns within each round."""
+def interleaved(calls: dict[str, Callable[[], object]], repeats: int
+                ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds of each call, ``repeats`` rounds, the calls taking turns in each round."""
     for call in calls.values():  # warm-up (oneDNN primitive caches, allocator)
         call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
+    wall: dict[str, list[float]] = {name: [] for name in calls}
+    cpu: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             call()
-            times[name].append(time.perf_counter() - t0)
-    return times
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return wall, cpu
 
 
 def measure(threads: int, batch: int, repeats: int, providers: dict[str, EpsilonProvider],
@@ -101,10 +105,12 @@ def measure(threads: int, batch: int, repeats: int, providers: dict[str, Epsilon
     calls = {"unet": call(providers["unet"]), "kbnet before": call(kbnet, reference=True), "kbnet": call(kbnet)}
     if "kbnet compile" in providers:
         calls["kbnet compile"] = call(providers["kbnet compile"])
-    times = interleaved(calls, repeats)
+    times, cpu = interleaved(calls, repeats)
     row: dict[str, object] = {"threads": threads, "batch": batch}
     for name, secs in times.items():
-        row[name] = {"ms_per_image": 1000 * min(secs) / batch, "median_ms_per_image": 1000 * statistics.median(secs) / batch}
+        row[name] = {"ms_per_image": 1000 * min(secs) / batch,
+                     "median_ms_per_image": 1000 * statistics.median(secs) / batch,
+                     "cpu_ms_per_image": 1000 * min(cpu[name]) / batch}
     before, after = calls["kbnet before"](), calls["kbnet"]()
     row["max_abs_diff_eps"] = float((before - after).abs().max())  # type: ignore[operator]
     return row
@@ -142,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"threads {threads} batch {batch:4d}: " + "; ".join(cells)
                   + f"; kbnet speed-up {speedup:.2f}x; max |eps before - after| {row['max_abs_diff_eps']:.1e}",
                   flush=True)
+            if threads == 1:  # one thread: CPU time is the cost, and it depends less on the load
+                names = ("unet", "kbnet before", "kbnet")
+                cpu = {name: row[name]["cpu_ms_per_image"] for name in names}  # type: ignore[index]
+                print(f"  CPU time: unet {cpu['unet']:.3f}, kbnet before {cpu['kbnet before']:.3f} "
+                      f"= {cpu['kbnet before'] / cpu['unet']:.2f}x, kbnet {cpu['kbnet']:.3f} "
+                      f"= {cpu['kbnet'] / cpu['unet']:.2f}x unet", flush=True)
     header["load_after"] = load_text()
     print(header["load_after"], flush=True)
     if args.json:
