@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import plugin_registered
+from shared_kit import plugin_registered
 from oracles import GaussianOracle
 
 from denoisebench.cli import cli
@@ -47,7 +47,7 @@ KEYS = {"a", "b", "metric", "diff", "ci_low", "ci_high", "verdict", "dataset", "
 @pytest.fixture(scope="module")
 def benched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A suite with its six cells run (module-wide: later tests only read it, or copy it)."""
-    from conftest import blob_images
+    from shared_kit import blob_images
     from denoisebench.datasets.base import ImageDataset
     import numpy as np
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import plugin_registered
+from shared_kit import plugin_registered
 from oracles import GaussianOracle
 
 from denoisebench.cli import cli
@@ -44,7 +44,7 @@ ENTRIES = ("empirical", "empirical-chunked", "noise")
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three entries x two samplers x two seeds, with metrics (module-wide; tests only read it)."""
-    from conftest import blob_images
+    from shared_kit import blob_images
 
     data = ImageDataset("tiny-blobs-lb", blob_images(40, 1), np.arange(40) % 4, blob_images(30, 2),
                         np.arange(30) % 4)

@@ -162,7 +162,7 @@ def test_a_provider_that_cannot_be_pickled_is_a_one_line_error(tiny_dataset: Ima
 
 
 def test_a_run_with_two_workers_writes_the_samples_of_one(tmp_path: Path) -> None:
-    from conftest import plugin_registered
+    from shared_kit import plugin_registered
     from denoisebench.cli import cli
     from denoisebench.runs.records import load_samples
 

@@ -20,13 +20,13 @@ what Tweedie's formula needs).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
-from deepinv.models import DRUNet
 from torch import nn
 
 from denoisebench import DenoisebenchError
@@ -81,26 +81,42 @@ class DRUNetConfig:
             raise DenoisebenchError(f"deepinv-drunet model config: {problem}")
 
 
-class BenchDRUNet(DRUNet):
-    """deepinv's DRUNet built from a :class:`DRUNetConfig`, padded, optionally preconditioned."""
+@functools.cache
+def bench_drunet_class() -> type[nn.Module]:
+    """:class:`BenchDRUNet`, made on first use: importing deepinv takes seconds, and every
+    ``denoisebench`` command loads this plugin, so deepinv is imported only when a DRUNet is built."""
+    from deepinv.models import DRUNet
 
-    def __init__(self, config: DRUNetConfig) -> None:
-        super().__init__(in_channels=config.channels, out_channels=config.channels, nc=tuple(config.nc),
-                         nb=config.nb, act_mode=config.act_mode, pretrained=None)  # never 'download'
-        self.config = config
+    class BenchDRUNet(DRUNet):
+        """deepinv's DRUNet built from a :class:`DRUNetConfig`, padded, optionally preconditioned."""
 
-    def _padded(self, y: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        padded, pads = pad_to_multiple(y, MULTIPLE, MINIMUM)
-        return crop(super().forward(padded, s.reshape(-1)), pads)
+        def __init__(self, config: DRUNetConfig) -> None:
+            super().__init__(in_channels=config.channels, out_channels=config.channels, nc=tuple(config.nc),
+                             nb=config.nb, act_mode=config.act_mode, pretrained=None)  # never 'download'
+            self.config = config
 
-    def forward(self, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        """Denoise [0, 1] images ``y`` (B x C x H x W) with per-image noise std ``sigma`` (B,)."""
-        s = sigma.to(y).reshape(-1, 1, 1, 1)
-        if self.config.precond == "none":
-            return self._padded(y, s)
-        c_in = torch.rsqrt(s.square() + SIGMA_DATA ** 2)
-        out = self._padded((y - 0.5) * c_in, s * c_in)
-        return 0.5 + SIGMA_DATA ** 2 * c_in.square() * (y - 0.5) + s * SIGMA_DATA * c_in * out
+        def _padded(self, y: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            padded, pads = pad_to_multiple(y, MULTIPLE, MINIMUM)
+            return crop(super().forward(padded, s.reshape(-1)), pads)
+
+        def forward(self, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            """Denoise [0, 1] images ``y`` (B x C x H x W) with per-image noise std ``sigma`` (B,)."""
+            s = sigma.to(y).reshape(-1, 1, 1, 1)
+            if self.config.precond == "none":
+                return self._padded(y, s)
+            c_in = torch.rsqrt(s.square() + SIGMA_DATA ** 2)
+            out = self._padded((y - 0.5) * c_in, s * c_in)
+            return 0.5 + SIGMA_DATA ** 2 * c_in.square() * (y - 0.5) + s * SIGMA_DATA * c_in * out
+
+    BenchDRUNet.__module__ = __name__
+    return BenchDRUNet
+
+
+def __getattr__(name: str) -> Any:
+    """``BenchDRUNet`` on first access (see :func:`bench_drunet_class`)."""
+    if name == "BenchDRUNet":
+        return bench_drunet_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sigma_from_unit(u: torch.Tensor, config: DRUNetConfig, schedule: NoiseSchedule) -> torch.Tensor:
@@ -122,7 +138,7 @@ class DRUNetRecipe(TrainingRecipe):
     config: DRUNetConfig
 
     def build_model(self) -> nn.Module:
-        return BenchDRUNet(self.config)
+        return bench_drunet_class()(self.config)
 
     def draw(self, x0: torch.Tensor, generator: torch.Generator,
              schedule: NoiseSchedule) -> dict[str, torch.Tensor]:

@@ -23,7 +23,7 @@ from denoisebench import DenoisebenchError, ProviderContext, RestorationProvider
 from denoisebench.fileio import sha256_file
 from denoisebench.training.checkpoint import load_strict, load_weights, read_tensors
 
-from .drunet import OFFICIAL_RANGE, BenchDRUNet, DRUNetConfig, DRUNetRecipe, infer_drunet_arch
+from .drunet import OFFICIAL_RANGE, DRUNetConfig, DRUNetRecipe, bench_drunet_class, infer_drunet_arch
 from .padding import crop, pad_to_multiple
 from .weights import OfficialWeights, deepinv_url, resolve_weights
 
@@ -130,7 +130,7 @@ class DRUNetProvider(DeepinvNetworkProvider):
 
     @classmethod
     def from_model(cls, model: nn.Module, context: ProviderContext) -> DeepinvNetworkProvider:
-        if not isinstance(model, BenchDRUNet):
+        if not isinstance(model, bench_drunet_class()):
             raise DenoisebenchError(f"deepinv-drunet cannot wrap a {type(model).__name__}: pass a BenchDRUNet")
         return cls(context, model, {"format": "model"})
 
