@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -43,21 +42,12 @@ from denoisebench.providers.base import EpsilonProvider, ProviderContext
 from denoisebench.providers.kbnet.provider import KBNetProvider
 from denoisebench.providers.kbnet.reference import using_reference
 from denoisebench.providers.unet import UNetProvider
+from denoisebench.runs.environment import cpu_name
 
 
 def _dataset() -> ImageDataset:
     z = np.zeros((2, 28, 28), np.uint8)
     return ImageDataset("bench", z, np.zeros(2), z, np.zeros(2))
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def load_text() -> str:
