@@ -132,3 +132,23 @@ def test_bad_target_is_one_line_exit_2(tmp_path: Path, args: list[str], needle: 
     assert res.exit_code == 2
     lines = [x for x in res.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and needle in lines[0]
+
+
+def test_speed_only_options_do_not_split_an_entry() -> None:
+    from denoisebench.compare.collect import entry_label
+
+    def record(options: dict[str, str]) -> dict:
+        return {"provider": {"name": "nlmeans", "options": options, "speed_options": ["workers"]}}
+
+    assert entry_label(record({"workers": "2", "strength": "1.5"})) == "nlmeans strength=1.5"
+    assert entry_label(record({"workers": "1", "strength": "1.5"})) == "nlmeans strength=1.5"
+    assert entry_label({"provider": {"name": "nlmeans", "options": {"workers": "2"}}}) == "nlmeans workers=2"
+
+
+def test_a_run_records_the_providers_speed_only_options(tmp_path: Path) -> None:
+    from denoisebench.runs.runner import RunConfig, prepare
+
+    pytest.importorskip("denoisebench_skimage")
+    prepared = prepare(RunConfig(provider="nlmeans", dataset="mnist-5k", num_samples=2, steps=2,
+                                 results_dir=tmp_path))
+    assert prepared.provider_meta["speed_options"] == ["workers"]

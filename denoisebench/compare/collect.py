@@ -2,8 +2,8 @@
 entry and seed.
 
 A run made by ``denoisebench bench`` is named by its suite labels (``run.json["suite"]``); any
-other run by its provider, options and checkpoint ('kbnet mode=tweedie [my-weights]') and its
-sampler's label. Only runs whose ``samples.npz`` holds N images take part; when a (setting,
+other run by its provider, options (less those the provider declares speed-only, such as
+``workers``) and checkpoint ('kbnet mode=tweedie [my-weights]') and its sampler's label. Only runs whose ``samples.npz`` holds N images take part; when a (setting,
 entry, seed) was run twice the newest run counts.
 """
 
@@ -63,7 +63,8 @@ def entry_label(record: dict[str, Any]) -> str:
         return suite_label
     provider = record["provider"]
     options = provider.get("options") or {}
-    parts = [str(provider["name"]), *(f"{k}={v}" for k, v in sorted(options.items()))]
+    speed_only = set(provider.get("speed_options") or ())  # e.g. workers: the samples are the same
+    parts = [str(provider["name"]), *(f"{k}={v}" for k, v in sorted(options.items()) if k not in speed_only)]
     checkpoint = provider.get("checkpoint")
     if isinstance(checkpoint, str) and checkpoint:
         parts.append(f"[{Path(checkpoint).stem}]")

@@ -38,6 +38,9 @@ class EpsilonProvider(ABC):
     description: ClassVar[str]
     #: Option names accepted through ``--option KEY=VALUE``, with a one-line help each.
     options: ClassVar[dict[str, str]] = {}
+    #: Options that change only the speed, never the samples (e.g. ``workers``): ``compare`` leaves
+    #: them out of an entry's name, so runs that differ only in them are one entry.
+    speed_options: ClassVar[frozenset[str]] = frozenset()
     #: The training recipe of a trainable provider (``denoisebench train``); None: not trainable.
     training: ClassVar[type[TrainingRecipe] | None] = None
     #: The weights loaded when no ``--checkpoint`` is given (None: there are none).

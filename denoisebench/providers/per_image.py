@@ -87,6 +87,8 @@ class PerImageRestorationProvider(RestorationProvider):
         "workers": "worker processes denoising a batch's images in parallel: a number or auto "
                    "(one per usable core); default 1 (in this process)",
     }
+    #: Any K gives byte-identical samples.
+    speed_options: ClassVar[frozenset[str]] = frozenset({"workers"})
 
     def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)

@@ -133,7 +133,8 @@ def _prepare(config: RunConfig, session: distributed.Session | None = None) -> P
         records.prepare_results_dir(config.results_dir)
     meta = {"name": provider_cls.name, "description": provider_cls.description,
             "plugin": info.plugin, "distribution": info.distribution, "version": info.version,
-            "options": dict(config.options), "label": provider.label(),
+            "options": dict(config.options), "speed_options": sorted(provider_cls.speed_options),
+            "label": provider.label(),
             "checkpoint": str(config.checkpoint) if config.checkpoint else None}
     sampler_meta = {"plugin": sampler_info.plugin, "distribution": sampler_info.distribution,
                     "version": sampler_info.version}
