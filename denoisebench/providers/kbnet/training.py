@@ -12,7 +12,6 @@ the usual restoration loss, trains the posterior median instead (the shipped
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 
 from ...diffusion.schedule import NoiseSchedule
-from ...errors import DenoisebenchError
+from ...training.noise_levels import noise_std_from_unit
 from ...training.recipe import Forward, TrainingRecipe
 from .arch import KBNetS
 from .config import KBNetConfig, official_gray_config
@@ -31,25 +30,10 @@ SIGMA_DATA = 0.25
 
 
 def sigma_from_unit(u: torch.Tensor, config: KBNetConfig, schedule: NoiseSchedule | None = None) -> torch.Tensor:
-    """Map uniform draws u in [0, 1) to noise stds (in [0, 1] units) of the config's distribution.
-
-    ``schedule`` is needed for ``sigma_dist=schedule``: t = 1 + floor(u T), s = s_t. Every draw is
-    clamped to [``sigma_min``, ``sigma_max``].
-    """
-    lo, hi = config.sigma_min, config.sigma_max
-    if config.sigma_dist == "loguniform":
-        s = torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-    elif config.sigma_dist == "lognormal":
-        z = torch.special.ndtri(u.to(torch.float64).clamp(1e-12, 1 - 1e-12))
-        s = torch.exp(config.sigma_mean + config.sigma_std * z).to(u.dtype)
-    elif config.sigma_dist == "schedule":
-        if schedule is None:
-            raise DenoisebenchError("sigma_dist 'schedule' needs the training schedule")
-        t = (u.to(torch.float64) * schedule.T).long().clamp(0, schedule.T - 1) + 1
-        s = (schedule.sigma(t.cpu()) / 2).to(device=u.device, dtype=u.dtype)
-    else:
-        s = lo + u * (hi - lo)
-    return s.clamp(lo, hi)
+    """Map uniform draws u in [0, 1) to noise stds (in [0, 1] units) of the config's ``sigma_dist``,
+    clamped to [``sigma_min``, ``sigma_max``] (:func:`~denoisebench.training.noise_levels.noise_std_from_unit`)."""
+    return noise_std_from_unit(u, config.sigma_dist, config.sigma_min, config.sigma_max, schedule,
+                               config.sigma_mean, config.sigma_std)
 
 
 class KBNetRecipe(TrainingRecipe):

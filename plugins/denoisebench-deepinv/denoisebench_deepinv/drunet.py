@@ -21,7 +21,6 @@ what Tweedie's formula needs).
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -30,6 +29,7 @@ import torch
 from torch import nn
 
 from denoisebench import DenoisebenchError
+from denoisebench.training.noise_levels import noise_std_from_unit
 from denoisebench.training.recipe import Forward, TrainingRecipe
 
 from .padding import crop, pad_to_multiple
@@ -119,17 +119,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def sigma_from_unit(u: torch.Tensor, config: DRUNetConfig, schedule: NoiseSchedule) -> torch.Tensor:
-    """Uniform draws u in [0, 1) -> noise stds in [0, 1] units, clamped to the config's range."""
-    lo, hi = config.sigma_min, config.sigma_max
-    if config.sigma_dist == "loguniform":
-        s = torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-    else:  # the noise levels a sampler visits: s = s_t at t uniform in 1..T
-        t = (u.to(torch.float64) * schedule.T).long().clamp(0, schedule.T - 1) + 1
-        s = (schedule.sigma(t) / 2).to(u.dtype)
-    return s.clamp(lo, hi)
-
-
 class DRUNetRecipe(TrainingRecipe):
     """Restoration training of :class:`BenchDRUNet` for the posterior mean (non-blind: told s)."""
 
@@ -147,7 +136,9 @@ class DRUNetRecipe(TrainingRecipe):
 
     def training_loss(self, forward: Forward, batch: dict[str, torch.Tensor],
                       schedule: NoiseSchedule) -> torch.Tensor:
-        s = sigma_from_unit(batch["u"].cpu(), self.config, schedule).to(batch["clean"].device)
+        cfg = self.config
+        s = noise_std_from_unit(batch["u"].cpu(), cfg.sigma_dist, cfg.sigma_min, cfg.sigma_max,
+                                schedule).to(batch["clean"].device)
         noisy = batch["clean"] + s.view(-1, 1, 1, 1) * batch["noise"]
         weight = SIGMA_DATA ** 2 / (s.square() + SIGMA_DATA ** 2)
         err = forward(noisy, s) - batch["clean"]
