@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
-from denoisebench.datasets.base import DatasetSpec
+from denoisebench.datasets.base import DatasetSpec, ImageDataset
 
 
 def blob_images(n: int, seed: int, size: int = 28) -> np.ndarray:
@@ -49,3 +50,20 @@ def plugin_registered(name: str, datasets: Iterable[DatasetSpec] = (), providers
         yield
     finally:
         plugins.unregister_plugin(name)
+
+
+@contextmanager
+def benched_blob_suite(root: Path, suite: str, dataset_id: str, plugin: str, providers: Iterable[type] = ()
+                       ) -> Iterator[Path]:
+    """``suite`` (TOML text) written to ``root`` and run by ``denoisebench bench`` on a blob dataset
+    ``dataset_id`` (40 train / 30 held-out images); the plugin stays registered inside the block."""
+    from click.testing import CliRunner
+
+    from denoisebench.cli import cli
+
+    data = ImageDataset(dataset_id, blob_images(40, 1), np.arange(40) % 4, blob_images(30, 2), np.arange(30) % 4)
+    with plugin_registered(plugin, [DatasetSpec(dataset_id, "test blobs", lambda options: data)], providers):
+        (root / "suite.toml").write_text(suite)
+        res = CliRunner().invoke(cli, ["bench", str(root / "suite.toml")])
+        assert res.exit_code == 0, res.output
+        yield root

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from shared_kit import plugin_registered
+from shared_kit import benched_blob_suite
 from oracles import GaussianOracle
 
 from denoisebench.cli import cli
-from denoisebench.datasets.base import DatasetSpec
 from denoisebench.runs.records import RUN_FILE, SAMPLES_FILE
 
 SUITE = """\
@@ -47,18 +46,8 @@ KEYS = {"a", "b", "metric", "diff", "ci_low", "ci_high", "verdict", "dataset", "
 @pytest.fixture(scope="module")
 def benched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A suite with its six cells run (module-wide: later tests only read it, or copy it)."""
-    from shared_kit import blob_images
-    from denoisebench.datasets.base import ImageDataset
-    import numpy as np
-
-    data = ImageDataset("tiny-blobs", blob_images(40, 1), np.arange(40) % 4, blob_images(30, 2), np.arange(30) % 4)
-
-    spec = DatasetSpec("tiny-blobs", "test blobs", lambda options: data)
-    with plugin_registered("compare-test-plugin", [spec], [GaussianOracle]):
-        root = tmp_path_factory.mktemp("compare")
-        (root / "suite.toml").write_text(SUITE)
-        res = CliRunner().invoke(cli, ["bench", str(root / "suite.toml")])
-        assert res.exit_code == 0, res.output
+    with benched_blob_suite(tmp_path_factory.mktemp("compare"), SUITE, "tiny-blobs", "compare-test-plugin",
+                            [GaussianOracle]) as root:
         yield root
 
 

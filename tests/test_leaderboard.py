@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from shared_kit import plugin_registered
+from shared_kit import benched_blob_suite
 from oracles import GaussianOracle
 
 from denoisebench.cli import cli
-from denoisebench.datasets.base import DatasetSpec, ImageDataset
 from denoisebench.leaderboard import pareto_front, rank_bands
 
 SUITE = """\
@@ -44,17 +43,8 @@ ENTRIES = ("empirical", "empirical-chunked", "noise")
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three entries x two samplers x two seeds, with metrics (module-wide; tests only read it)."""
-    from shared_kit import blob_images
-
-    data = ImageDataset("tiny-blobs-lb", blob_images(40, 1), np.arange(40) % 4, blob_images(30, 2),
-                        np.arange(30) % 4)
-
-    spec = DatasetSpec("tiny-blobs-lb", "test blobs", lambda options: data)
-    with plugin_registered("leaderboard-test-plugin", [spec], [GaussianOracle]):
-        root = tmp_path_factory.mktemp("leaderboard")
-        (root / "suite.toml").write_text(SUITE)
-        res = CliRunner().invoke(cli, ["bench", str(root / "suite.toml")])
-        assert res.exit_code == 0, res.output
+    with benched_blob_suite(tmp_path_factory.mktemp("leaderboard"), SUITE, "tiny-blobs-lb", "leaderboard-test-plugin",
+                            [GaussianOracle]) as root:
         yield root / "results"
 
 
