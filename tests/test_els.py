@@ -35,6 +35,12 @@ def circular(images: np.ndarray, size: int, **kw: object) -> list[tuple[torch.Te
     return bank_tensors(build_banks(images, size, "circular", **kw), images.shape[2])
 
 
+def weighted_mean(logw: list[float], centre: list[float]) -> float:
+    """sum_k softmax(logw)_k centre_k, in float64."""
+    w = np.exp(np.array(logw) - max(logw))
+    return float((w * np.array(centre)).sum() / w.sum())
+
+
 def brute_force_x0(x_t: np.ndarray, abar: float, images: np.ndarray, size: int) -> np.ndarray:
     """The ELS posterior mean by its definition, float64, one (pixel, image, position) at a time."""
     phi_all = images.astype(np.float64) / 127.5 - 1.0
@@ -52,9 +58,7 @@ def brute_force_x0(x_t: np.ndarray, abar: float, images: np.ndarray, size: int) 
                                         for a in range(-d, d + 1)])
                         logw.append(-((q - np.sqrt(abar) * phi) ** 2).sum() / (2 * (1 - abar)))
                         centre.append(img[r, c])
-            logw = np.array(logw)
-            wts = np.exp(logw - logw.max())
-            out[i, j] = (wts * np.array(centre)).sum() / wts.sum()
+            out[i, j] = weighted_mean(logw, centre)
     return out
 
 
@@ -99,9 +103,7 @@ def brute_force_zeros_x0(x_t: np.ndarray, abar: float, images: np.ndarray, size:
                         dist = sum((x_t[i + a, j + b] - np.sqrt(abar) * img[r + a, c + b]) ** 2 for a, b in offsets)
                         logw.append(-dist / (2 * (1 - abar)))
                         centre.append(img[r, c])
-            logw = np.array(logw)
-            wts = np.exp(logw - logw.max())
-            out[i, j] = (wts * np.array(centre)).sum() / wts.sum()
+            out[i, j] = weighted_mean(logw, centre)
     return out
 
 
