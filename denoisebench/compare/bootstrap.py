@@ -87,8 +87,10 @@ def _unbiased_pair_sums(kernel: np.ndarray, w: np.ndarray) -> np.ndarray:
 class ReferenceReplicates:
     """The reference set's side of each replicate, computed once and shared by every entry."""
 
-    def __init__(self, reference: np.ndarray, plan: ResamplePlan, metrics: list[str]) -> None:
-        self.reference = np.asarray(reference, np.float64)
+    def __init__(self, reference: np.ndarray | None, plan: ResamplePlan, metrics: list[str]) -> None:
+        if reference is None:  # no features for this dataset: only memorisation is compared
+            metrics = [m for m in metrics if not needs_features(m)]
+        self.reference = np.zeros((plan.reference.shape[1], 0)) if reference is None else np.asarray(reference, np.float64)
         self.plan = plan
         m = len(self.reference)
         self.stats = []
@@ -98,6 +100,11 @@ class ReferenceReplicates:
         self.v = counts(plan.reference, m) if "kid" in metrics else None
         if self.v is not None:
             self.kid_rr = _unbiased_pair_sums(polynomial_kernel(self.reference, self.reference), self.v) / (m * (m - 1))
+
+
+def needs_features(metric: str) -> bool:
+    """Whether the comparison metric is computed from the classifier's features or classes."""
+    return metric != "memorised"
 
 
 def metric_value(sample: SampleSet, reference: np.ndarray, metric: str) -> float:
@@ -147,15 +154,18 @@ class EntryMetrics:
     replicates: np.ndarray
 
 
-def bootstrap_entries(sets: dict[tuple[str, int], SampleSet], reference: np.ndarray, metrics: list[str],
+def bootstrap_entries(sets: dict[tuple[str, int], SampleSet], reference: np.ndarray | None, metrics: list[str],
                       n_bootstrap: int = 1000, seed: int = 0, progress: Callable[[str], None] | None = None,
                       resample_reference: bool = True) -> dict[tuple[str, int, str], EntryMetrics]:
-    """Values and replicates of every metric for every (entry, seed) of one setting (all the same N)."""
+    """Values and replicates of every metric for every (entry, seed) of one setting (all the same N).
+
+    With ``reference`` None (the classifier cannot read this dataset's images) and for sample sets
+    without features, only the memorised share is compared."""
     sizes = {len(s) for s in sets.values()}
     if len(sizes) != 1:
         raise ValueError(f"sample sets of one setting must have the same N, got {sorted(sizes)}")
-    plan = make_plan(sorted({s for _e, s in sets}), sizes.pop(), len(reference), n_bootstrap, seed,
-                     resample_reference)
+    plan = make_plan(sorted({s for _e, s in sets}), sizes.pop(), 1 if reference is None else len(reference),
+                     n_bootstrap, seed, resample_reference)
     ref = ReferenceReplicates(reference, plan, metrics)
     out = {}
     for k, ((entry, s), sample) in enumerate(sorted(sets.items())):
@@ -163,6 +173,8 @@ def bootstrap_entries(sets: dict[tuple[str, int], SampleSet], reference: np.ndar
             progress(f"bootstrap {k + 1}/{len(sets)}: {entry}, seed {s}")
         for metric in metrics:
             if metric == "memorised" and sample.memorised is None:
+                continue
+            if needs_features(metric) and (reference is None or sample.features is None):
                 continue
             out[(entry, s, metric)] = EntryMetrics(metric_value(sample, reference, metric),
                                                    metric_replicates(sample, ref, plan.samples[s], metric))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .bootstrap import METRICS, EntryMetrics, bootstrap_entries
+from .bootstrap import METRICS, EntryMetrics, bootstrap_entries, needs_features
 from .collect import RunRef, Setting, group_runs
 from .paired import PairResult, Standing, compare_pairs, standings
 from .samples import SampleSource, load_all
@@ -75,8 +75,13 @@ def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | 
         sets = {(e, s): loaded[r.run_dir] for e, seeds in by_entry.items() for s, r in seeds.items()}
         if progress is not None:
             progress(f"{setting.title()}: {len(entries)} entries, {len(sets)} runs")
-        boot = bootstrap_entries(sets, source.reference(setting), metrics, n_bootstrap, seed, progress,
-                                 resample_reference)
+        reference = source.reference(setting)
+        if reference is None:
+            left = [m for m in metrics if needs_features(m)]
+            if left:
+                warn(f"{setting.title()}: {', '.join(left)} not compared: "
+                     f"{source.feature_skip_reason(setting)}")
+        boot = bootstrap_entries(sets, reference, metrics, n_bootstrap, seed, progress, resample_reference)
         pairs: list[PairResult] = []
         ranked: dict[str, list[Standing]] = {}
         for metric in metrics:

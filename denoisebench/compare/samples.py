@@ -1,5 +1,7 @@
-"""Per-sample data of a run, recomputed from its ``samples.npz``: features and predicted class from
-the pinned feature network, and whether each sample is a memorised copy of a training image.
+"""Per-sample data of a run, recomputed from its ``samples.npz`` (grey or colour): features and
+predicted class from the pinned feature network (where it can read the dataset's images: the
+classifier-feature metrics' own declaration, :meth:`Metric.skip_reason`), and whether each sample
+is a memorised copy of a training image (any shape).
 
 The held-out reference features are read from (or written to) the same cache entry the run's
 own evaluation uses, so a comparison after ``denoisebench run`` does not embed them again.
@@ -22,12 +24,15 @@ from .collect import RunRef, Setting
 class SampleSet:
     """Everything a paired comparison needs about one run, one row per sample index."""
 
-    features: np.ndarray  # N x d, float64
-    classes: np.ndarray  # N, the classifier's predicted digit
+    features: np.ndarray | None  # N x d, float64 (None where the classifier cannot read the images)
+    classes: np.ndarray | None  # N, the classifier's predicted digit (likewise)
     memorised: np.ndarray | None = None  # N, bool (d1/d2 < 1/3 against the train split)
+    n: int | None = None  # the number of samples (needed only when there are no features)
 
     def __len__(self) -> int:
-        return int(len(self.features))
+        if self.n is not None:
+            return int(self.n)
+        return int(len(self.features if self.features is not None else self.memorised))  # type: ignore[arg-type]
 
 
 class SampleSource:
@@ -62,9 +67,17 @@ class SampleSource:
                 "compare them where that data is installed")
         return data
 
-    def reference(self, setting: Setting) -> np.ndarray:
-        """Features of the held-out split of the setting's dataset."""
+    def feature_skip_reason(self, setting: Setting) -> str | None:
+        """Why the classifier's features (fid, kid, entropy) cannot be had for the setting's dataset, or None."""
+        from ..metrics.classifier_metric import ClassifierFeatureMetric
+
+        return ClassifierFeatureMetric.skip_reason(self.dataset(setting))
+
+    def reference(self, setting: Setting) -> np.ndarray | None:
+        """Features of the held-out split of the setting's dataset (None where the classifier cannot read it)."""
         data = self.dataset(setting)
+        if self.feature_skip_reason(setting) is not None:
+            return None
         if data.content_hash not in self._references:
             from ..metrics.cache import cached_array
 
@@ -76,27 +89,29 @@ class SampleSource:
 
     def load(self, ref: RunRef) -> SampleSet:
         """The run's per-sample data; raises :class:`DenoisebenchError` for missing or short samples."""
-        from ..runs.records import load_samples
+        from ..runs.records import is_samples_array, load_samples
 
         try:
             images = load_samples(ref.run_dir)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
             raise DenoisebenchError(f"{ref.run_dir}: samples.npz is missing or unreadable "
                                     f"({type(exc).__name__})") from None
-        if images.ndim != 3 or len(images) != ref.setting.n:
+        if not is_samples_array(images, ref.setting.n):
             raise DenoisebenchError(f"{ref.run_dir}: samples.npz holds {images.shape}, expected "
                                     f"{ref.setting.n} images")
         return self.from_images(images, ref.setting)
 
     def from_images(self, images: np.ndarray, setting: Setting) -> SampleSet:
-        """Per-sample data of uint8 N x H x W ``images`` judged against ``setting``'s dataset."""
-        features, probs = self.network.embed(images)
-        memorised = None
+        """Per-sample data of uint8 N x H x W (x C) ``images`` judged against ``setting``'s dataset."""
+        features = classes = memorised = None
+        if self.feature_skip_reason(setting) is None:
+            features, probs = self.network.embed(images)
+            classes = probs.argmax(axis=1)
         if self.memorisation:
             from ..metrics.nearest import MEMORISED_BELOW, nearest_train
 
             memorised = nearest_train(images, self.dataset(setting).train_images).ratio < MEMORISED_BELOW
-        return SampleSet(features, probs.argmax(axis=1), memorised)
+        return SampleSet(features, classes, memorised, int(len(images)))
 
 
 def load_all(refs: list[RunRef], source: SampleSource, warn: Callable[[str], None]) -> dict[Path, SampleSet]:

@@ -61,9 +61,10 @@ def generate(provider: EpsilonProvider, sampler: Sampler, num_samples: int, seed
              batch_size: int, image_shape: tuple[int, ...], device: torch.device | str = "cpu",
              on_step: Callable[[int], None] | None = None, indices: range | None = None,
              counter: list[int] | None = None) -> np.ndarray:
-    """Generate uint8 images (N x H x W) for sample ``indices`` (default 0..num_samples-1).
+    """Generate uint8 images for sample ``indices`` (default 0..num_samples-1) of ``image_shape``
+    (C, H, W), in the record's layout: N x H x W for one channel, N x H x W x C otherwise.
 
-    Sample i depends only on (seed, i). ``counter``, when given, receives the network
+    Sample i depends only on (seed, i), at any shape and batch size. ``counter``, when given, receives the network
     evaluations of one chain (the run's NFE, as measured).
     """
     indices = indices if indices is not None else range(num_samples)
@@ -77,5 +78,5 @@ def generate(provider: EpsilonProvider, sampler: Sampler, num_samples: int, seed
             if counter is not None and not counter:
                 counter.append(model.calls)
     if not out:
-        return np.zeros((0, *image_shape[1:]), dtype=np.uint8)
+        return to_uint8(torch.zeros((0, *image_shape)))
     return np.concatenate(out, axis=0)

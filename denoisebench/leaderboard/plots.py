@@ -57,13 +57,15 @@ def _panel(ax, runs: pd.DataFrame, key: str, cost: str, scale: float, styles: di
 
 
 def cost_figure(table: Table) -> bytes | None:
-    """PNG bytes of the quality-vs-cost panels of ``table`` (None without a headline metric or runs)."""
+    """PNG bytes of the quality-vs-cost panels of ``table`` (None without runs or a headline metric with values)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs, columns = table.runs(), table.headline
+    runs = table.runs()
+    # headline metrics without a single value (e.g. classifier-feature metrics skipped on colour data) get no panel
+    columns = [c for c in table.headline if c.key in runs and np.isfinite(runs[c.key].astype(float)).any()]
     if not len(runs) or not columns:
         return None
     cmap = plt.get_cmap("tab10")

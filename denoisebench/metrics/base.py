@@ -11,6 +11,9 @@ A metric is a class registered through the ``register_metrics`` hook. It declare
 - ``floor``: how the report's real-digit row gets its value: ``"train subset"`` (computed on N real
   train digits against the held-out split, exactly like a provider), ``"held-out"`` (computed on the
   held-out digits themselves, e.g. their distance to the train split) or ``None`` (no floor value).
+- ``input_shape``: the one image shape (C, H, W) it can read (a classifier's input, e.g.
+  ``(1, 28, 28)``), or ``None`` for any shape. On a dataset of another shape the metric is not run:
+  :meth:`Metric.skip_reason` says why, and the reason is listed in ``metrics["skipped"]``.
 
 The declared metadata is written into every run.json (``metrics["declared"]``), so a report renders
 a metric's columns even where the plugin that computed it is not installed.
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import DenoisebenchError
 
 if TYPE_CHECKING:
+    from ..datasets.base import ImageDataset
     from .evaluation import Evaluation
 
 BETTER = ("min", "max", None)
@@ -111,6 +115,10 @@ class Metric(ABC):
     note: ClassVar[str] = ""
     #: Bump when the computation changes: cached floor values of another version are recomputed.
     version: ClassVar[int] = 1
+    #: The one image shape (C, H, W) the metric reads, or None for any shape (see :meth:`skip_reason`).
+    input_shape: ClassVar[tuple[int, int, int] | None] = None
+    #: What reads the images at that shape, named in the skip reason (e.g. "the pinned MNIST classifier").
+    input_requirement: ClassVar[str] = "its declared input shape"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -131,8 +139,27 @@ class Metric(ABC):
         keys = [c.key for c in cls.columns]
         if len(set(keys)) != len(keys):
             raise DenoisebenchError(f"{where}: column keys {keys} repeat; give each column its own key")
+        shape = cls.input_shape
+        if shape is not None and not (isinstance(shape, tuple) and len(shape) == 3
+                                      and all(isinstance(v, int) and v > 0 for v in shape)):
+            raise DenoisebenchError(f"{where}: input_shape must be None or a (C, H, W) tuple of positive ints, "
+                                    f"got {shape!r}")
         if cls.floor not in FLOORS:
             raise DenoisebenchError(f"{where}: floor must be 'train subset', 'held-out' or None, got {cls.floor!r}")
+
+    @classmethod
+    def skip_reason(cls, dataset: ImageDataset) -> str | None:
+        """Why this metric cannot score images of ``dataset`` (None when it can).
+
+        The default reads :attr:`input_shape`; override it for other requirements. A metric with a
+        reason is neither computed nor given a floor value; the evaluator records the reason.
+        """
+        if cls.input_shape is None or tuple(dataset.image_shape) == tuple(cls.input_shape):
+            return None
+        c, h, w = cls.input_shape
+        got = "x".join(str(v) for v in dataset.image_shape)
+        return (f"reads {c}x{h}x{w} images only ({cls.input_requirement}); dataset {dataset.id!r} "
+                f"has {got}")
 
     @abstractmethod
     def compute(self, evaluation: Evaluation) -> dict[str, Any] | None:
@@ -146,4 +173,5 @@ class Metric(ABC):
         """What run.json records about this metric (plugin facts are added by the caller)."""
         return {"description": " ".join(str(cls.description).split()), "note": cls.note,
                 "depends_on_n": bool(cls.depends_on_n), "floor": cls.floor, "version": cls.version,
+                "input_shape": None if cls.input_shape is None else list(cls.input_shape),
                 "columns": [c.to_json() for c in cls.columns]}

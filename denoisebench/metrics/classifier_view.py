@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .base import Metric, MetricColumn
+from .base import MetricColumn
+from .classifier_metric import ClassifierFeatureMetric
 
 if TYPE_CHECKING:
     from .evaluation import Evaluation
@@ -38,7 +39,7 @@ def classifier_view(probs: np.ndarray, ambiguous_below: float = AMBIGUOUS_BELOW)
             "ambiguous_share": float((top < ambiguous_below).mean()), "ambiguous_below": ambiguous_below}
 
 
-class ClassifierView(Metric):
+class ClassifierView(ClassifierFeatureMetric):
     """Mode coverage and digit clarity as the pinned classifier sees them."""
 
     name = "classifier"

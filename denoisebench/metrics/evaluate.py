@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets.base import ImageDataset
+from ..datasets.base import ImageDataset, check_image_array, image_shape_of
 from ..errors import DenoisebenchError
 from .base import HELDOUT_SUFFIX, Metric, MetricSkipped
 from .evaluation import Evaluation, EvaluationSettings
@@ -85,23 +85,36 @@ def _warner(progress: Callable[[str], None] | None) -> Callable[[str], None]:
     return lambda msg: warnings.warn(msg, RuntimeWarning, stacklevel=4)
 
 
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return " x ".join(str(v) for v in shape)
+
+
 def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
              progress: Callable[[str], None] | None = None, n_bootstrap: int = 50, kid_subsets_n: int = 100,
              k: int = PRDC_K, with_floor: bool = True, feature_weights: str | Path | None = None,
              metrics: Sequence[type[Metric]] | None = None) -> dict[str, Any]:
-    """Every metric of uint8 N x H x W ``images`` (JSON-serialisable), against the held-out split.
+    """Every metric of uint8 N x H x W (x C) ``images`` (JSON-serialisable), against the held-out split.
+
+    A metric that declares it cannot read the dataset's images (:meth:`Metric.skip_reason`, e.g.
+    the classifier-feature metrics on anything but 1 x 28 x 28) is not run: its value is null and
+    its reason is listed in ``skipped``.
 
     ``metrics`` defaults to every registered metric. ``seed`` drives the bootstraps and subsets.
     ``with_floor=False`` skips the train-subset floor (held-out baselines are always computed).
     Floor values are read from the cache when present. A metric that raises is reported once
     (through ``progress``, else as a ``RuntimeWarning``) and recorded as null.
     """
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 3 or len(images) < 1:
-        raise DenoisebenchError("evaluate needs a non-empty uint8 N x H x W array of images")
-    if images.shape[1:] != dataset.train_images.shape[1:]:
-        raise DenoisebenchError(f"images are {images.shape[1:]} but dataset {dataset.id!r} has "
-                                f"{dataset.train_images.shape[1:]}: evaluate against the dataset they came from")
+    try:
+        check_image_array(images, "images")
+    except ValueError as exc:
+        raise DenoisebenchError(f"evaluate needs a non-empty uint8 N x H x W (x C) array of images: {exc}") from None
+    if len(images) < 1:
+        raise DenoisebenchError("evaluate needs a non-empty uint8 N x H x W (x C) array of images, got none")
+    if image_shape_of(images) != dataset.image_shape:
+        raise DenoisebenchError(f"images are {_shape_text(image_shape_of(images))} but dataset {dataset.id!r} has "
+                                f"{_shape_text(dataset.image_shape)}: evaluate against the dataset they came from")
     chosen = registered_metrics() if metrics is None else _with_plugin_facts(metrics)
+    unsupported = {cls.name: reason for cls, _facts in chosen if (reason := cls.skip_reason(dataset))}
     settings = EvaluationSettings(n_bootstrap=n_bootstrap, kid_subsets=kid_subsets_n, prdc_k=k)
     evaluation = Evaluation(images, dataset, seed=seed, settings=settings, feature_weights=feature_weights)
     score = _Scorer(_warner(progress))
@@ -114,18 +127,22 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
     result: dict[str, Any] = {
         "schema": SCHEMA, "n": evaluation.n, "seed": seed,
         "reference": {"split": "heldout", "n": evaluation.reference_size},
-        "dataset": {"id": dataset.id, "hash": dataset.content_hash},
+        "dataset": {"id": dataset.id, "hash": dataset.content_hash, "shape": list(dataset.image_shape)},
         "feature_network": net.describe() if net is not None else None,
         "feature_network_sha256": net.sha256 if net is not None else None,
     }
     for cls, _facts in chosen:
+        if cls.name in unsupported:
+            result[cls.name] = None
+            continue
         say(cls.name)
         result[cls.name] = score(cls, evaluation)
-    for cls, _facts in chosen:
+    chosen_here = [(cls, facts) for cls, facts in chosen if cls.name not in unsupported]
+    for cls, _facts in chosen_here:
         if cls.floor == "held-out":
             say(f"{cls.name} of held-out digits")
             result[cls.name + HELDOUT_SUFFIX] = heldout_value(cls, evaluation, score)
-    floor_metrics = [cls for cls, _facts in chosen if cls.floor == "train subset"]
+    floor_metrics = [cls for cls, _facts in chosen_here if cls.floor == "train subset"]
     if with_floor and floor_metrics:
         say("real-vs-real floor")
         floor: dict[str, Any] = {"n": int(min(evaluation.n, len(dataset.train_images))), "source": FLOOR_SOURCE}
@@ -134,7 +151,7 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
         floor["skipped"] = score.skipped.get("floor", [])
         floor["cache_key"] = floor_key(evaluation)
         result["floor"] = floor
-    result["skipped"] = score.skipped.get("", [])
+    result["skipped"] = [f"{name}: {reason}" for name, reason in unsupported.items()] + score.skipped.get("", [])
     if score.failed:
         result["failed"] = score.failed
     result["declared"] = {cls.name: {**cls.declaration(), **facts} for cls, facts in chosen}

@@ -16,7 +16,8 @@ from scipy import linalg
 
 from ..errors import DenoisebenchError
 from ._threads import single_blas_thread
-from .base import Metric, MetricColumn, MetricSkipped
+from .base import MetricColumn, MetricSkipped
+from .classifier_metric import ClassifierFeatureMetric
 
 if TYPE_CHECKING:
     from .evaluation import Evaluation
@@ -100,7 +101,7 @@ def fid_with_uncertainty(generated: np.ndarray, reference: np.ndarray, n_bootstr
     return {"value": value, "std": std, "n_bootstrap": n_bootstrap, "method": "bootstrap (both sets)"}
 
 
-class FIDProxy(Metric):
+class FIDProxy(ClassifierFeatureMetric):
     """The FID-proxy of the samples against the held-out split, with its bootstrap std."""
 
     name = "fid"

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DenoisebenchError
-from .base import Metric, MetricColumn, MetricSkipped
+from .base import MetricColumn, MetricSkipped
+from .classifier_metric import ClassifierFeatureMetric
 
 if TYPE_CHECKING:
     from .evaluation import Evaluation
@@ -100,7 +101,7 @@ def kid_subsets(x: np.ndarray, y: np.ndarray, subsets: int = 100, subset_size: i
             "method": "unbiased MMD^2, cubic kernel (gamma 1/d, coef 1), mean/std over subsets"}
 
 
-class KIDProxy(Metric):
+class KIDProxy(ClassifierFeatureMetric):
     """The KID-proxy of the samples against the held-out split, mean and std over random subsets."""
 
     name = "kid"

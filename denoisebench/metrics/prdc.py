@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from ..errors import DenoisebenchError
-from .base import Metric, MetricColumn, MetricSkipped
+from .base import MetricColumn, MetricSkipped
+from .classifier_metric import ClassifierFeatureMetric
 from .blocks import COLUMN_BLOCK, ROW_BLOCK, merge_smallest, spans
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def prdc(real: np.ndarray, fake: np.ndarray, k: int = 5, chunk: int | None = Non
             "density": float(dense.double().mean() / k), "coverage": float((nearest_fake < r_real).double().mean())}
 
 
-class PRDC(Metric):
+class PRDC(ClassifierFeatureMetric):
     """Precision, recall, density and coverage of the samples' features against the held-out split's."""
 
     name = "prdc"

@@ -1,4 +1,5 @@
-"""Figures: generated digits beside their nearest training digits, and the forward noising.
+"""Figures: generated images beside their nearest training images, and the forward noising; grey
+images are drawn in grey levels, colour images (N x H x W x 3) in colour.
 
 ``save_run_figures`` is called by ``run`` for every run directory (``grid.png`` is written by the
 core); ``forward_figure`` backs ``denoisebench figure forward``. Both are drawn with matplotlib's
@@ -34,6 +35,16 @@ def save_figure(fig, path: Path, dpi: int = 110) -> None:  # type: ignore[no-unt
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", facecolor="white", format="png")
 
 
+def show_image(ax, img: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Draw one uint8 image (H x W, H x W x 1 or H x W x 3) on ``ax``: grey in grey levels, colour as RGB."""
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 2:
+        ax.imshow(img, cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(img)
+
+
 def nearest_figure(path: Path, images: np.ndarray, train: np.ndarray, count: int = NEAREST_COUNT,
                    per_row: int = 8) -> None:
     """The first ``count`` samples (top of each pair) above their nearest training image.
@@ -52,15 +63,17 @@ def nearest_figure(path: Path, images: np.ndarray, train: np.ndarray, count: int
     for i, img in enumerate(images):
         r, c = divmod(i, per_row)
         top, bottom = axes[2 * r, c], axes[2 * r + 1, c]
-        top.imshow(img, cmap="gray", vmin=0, vmax=255)
-        bottom.imshow(train[nb.index[i, 0]], cmap="gray", vmin=0, vmax=255)
+        show_image(top, img)
+        show_image(bottom, train[nb.index[i, 0]])
         ratio = float(nb.ratio[i])
         bottom.set_title(f"d={nb.distance[i, 0]:.3f}\nr={ratio:.2f}", fontsize=7, y=-0.42,
                          color="red" if ratio < MEMORISED_BELOW else "black")
+    height, width = images.shape[1], images.shape[2]
+    x, y = -4 * width / 28, height / 2  # beside the first column, whatever the image size
     for r in range(rows):
-        axes[2 * r, 0].text(-4, 14, "sample", rotation=90, va="center", ha="right", fontsize=7)
-        axes[2 * r + 1, 0].text(-4, 14, "nearest\ntrain", rotation=90, va="center", ha="right", fontsize=7)
-    fig.suptitle("generated (top) and nearest training digit (below); d = RMS pixel distance, "
+        axes[2 * r, 0].text(x, y, "sample", rotation=90, va="center", ha="right", fontsize=7)
+        axes[2 * r + 1, 0].text(x, y, "nearest\ntrain", rotation=90, va="center", ha="right", fontsize=7)
+    fig.suptitle("generated (top) and nearest training image (below); d = RMS pixel distance, "
                  "r = d1/d2, red: r < 1/3", fontsize=8)
     fig.subplots_adjust(hspace=0.55, wspace=0.08)
     save_figure(fig, path)
@@ -109,7 +122,10 @@ def forward_figure(path: Path, dataset: ImageDataset, *, count: int = 5,
         ab = float(sched.alpha_bars[t])
         axes[0, j].set_title(f"t={t}\nabar={ab:.3g}", fontsize=7)
         for i in range(len(x0)):
-            axes[i, j].imshow(xt[i, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
+            if xt.shape[1] == 1:
+                axes[i, j].imshow(xt[i, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
+            else:  # colour: [-1, 1] -> [0, 1], channels last
+                axes[i, j].imshow(((xt[i].permute(1, 2, 0) + 1) / 2).clamp(0, 1).numpy())
             axes[i, j].set_axis_off()
     fig.suptitle(f"forward noising, {schedule} schedule (T={sched.T}): "
                  "x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps", fontsize=8)

@@ -46,9 +46,24 @@ def record_field(record: Any, *path: str) -> Any:
 
 
 def load_samples(run_dir: Path) -> np.ndarray:
-    """The uint8 images of a run (N x H x W)."""
+    """The uint8 images of a run: N x H x W (grey) or N x H x W x C (colour), the dataset layout."""
     with np.load(run_dir / SAMPLES_FILE, allow_pickle=False) as data:
         return data["images"]
+
+
+def is_samples_array(images: object, n: int | None = None) -> bool:
+    """Whether ``images`` is a samples array in the record's layout (uint8 N x H x W or
+    N x H x W x C with C = 1 or 3), of ``n`` images when ``n`` is given."""
+    return (isinstance(images, np.ndarray) and images.dtype == np.uint8
+            and (images.ndim == 3 or (images.ndim == 4 and images.shape[3] in (1, 3)))
+            and (n is None or len(images) == n))
+
+
+def samples_shape(n: int, image_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The array shape of ``n`` samples of one (C, H, W) image shape in the record's layout:
+    N x H x W for one channel (as MNIST has always been stored), N x H x W x C otherwise."""
+    c, h, w = image_shape
+    return (n, h, w) if c == 1 else (n, h, w, c)
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
@@ -171,10 +186,11 @@ def _keep_samples(staging: Path, results_dir: Path, run_id: str) -> Path | None:
 
 
 def save_grid(path: Path, images: np.ndarray, nrow: int | None = None, limit: int = 256) -> None:
-    """A PNG grid of the first ``limit`` uint8 images, drawn with torchvision."""
+    """A PNG grid of the first ``limit`` uint8 images (grey or colour), drawn with torchvision."""
     import torch
     from torchvision.utils import save_image
 
-    imgs = torch.from_numpy(images[:limit]).float().div(255).unsqueeze(1)
+    imgs = torch.from_numpy(np.ascontiguousarray(images[:limit])).float().div(255)
+    imgs = imgs.unsqueeze(1) if imgs.ndim == 3 else imgs.permute(0, 3, 1, 2)
     nrow = nrow or max(1, int(np.ceil(np.sqrt(len(imgs)))))
     save_image(imgs, path, nrow=nrow, padding=2, pad_value=1.0)

@@ -249,7 +249,7 @@ def _share_size(part: dict[str, object], cfg: RunConfig) -> int:
 def assemble(parts: list[dict[str, object]], num_samples: int, batch_size: int,
              image_shape: tuple[int, ...]) -> np.ndarray:
     """The ranks' batches put back in sample order; every index must come exactly once."""
-    images = np.zeros((num_samples, *image_shape[1:]), dtype=np.uint8)
+    images = np.zeros(records.samples_shape(num_samples, image_shape), dtype=np.uint8)
     seen = np.zeros(num_samples, dtype=bool)
     for part in parts:
         offset = 0
@@ -307,7 +307,7 @@ def build_record(prepared: PreparedRun, now: dt.datetime, sampling_s: float, wal
         "command": sys.argv[:],
         "provider": {**prepared.provider_meta, "info": prepared.provider.info()},
         "sampler": {**prepared.sampler.describe(), **prepared.sampler_meta, "nfe": nfe},
-        "dataset": prepared.dataset.describe(),
+        "dataset": {**prepared.dataset.describe(), "shape": list(prepared.dataset.image_shape)},  # (C, H, W)
         "seed": cfg.seed,
         "num_samples": n,
         "batch_size": cfg.batch_size,

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ..runs.records import RUN_FILE, STAGING_PREFIX, load_samples, record_field as _get
+from ..runs.records import RUN_FILE, STAGING_PREFIX, is_samples_array, load_samples, record_field as _get
 from .cells import Cell, key_hash
 
 COMPLETE, MISSING, INCOMPLETE = "complete", "missing", "incomplete"
@@ -83,7 +81,7 @@ def why_incomplete(cell: Cell, run: StoredRun) -> str | None:
         images = load_samples(run.run_dir)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         return f"samples.npz is missing or unreadable ({type(exc).__name__})"
-    if not isinstance(images, np.ndarray) or images.ndim != 3 or len(images) != cell.num_samples:
+    if not is_samples_array(images, cell.num_samples):
         return f"samples.npz holds {getattr(images, 'shape', '?')}, expected {cell.num_samples} images"
     return None
 

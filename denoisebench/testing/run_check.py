@@ -52,7 +52,7 @@ def _registered(cls: type[EpsilonProvider], data: ImageDataset, dataset_arg: Ima
 def _check_run(cls: type[EpsilonProvider], data: ImageDataset, dataset_arg: ImageDataset | str | None,
                context: ProviderContext, schedule: str, T: int, steps: int, samples: int, batch: int,  # noqa: N803
                device: str, tmp_dir: Path | None, report: ContractReport) -> None:
-    from ..runs.records import RUN_FILE, load_samples
+    from ..runs.records import RUN_FILE, load_samples, samples_shape
     from ..runs.runner import RunConfig, execute
 
     with tempfile.TemporaryDirectory(prefix="denoisebench-testing-") as tmp:
@@ -69,7 +69,7 @@ def _check_run(cls: type[EpsilonProvider], data: ImageDataset, dataset_arg: Imag
         except Exception as exc:
             report.fail("run", f"denoisebench run failed: {type(exc).__name__}: {exc}")
             return
-        expected = (samples, *data.image_shape[1:])
+        expected = samples_shape(samples, data.image_shape)
         if images.shape != expected or images.dtype != np.uint8:
             report.fail("run", f"samples.npz holds {images.dtype} {images.shape}, expected uint8 {expected}")
         elif record.get("provider", {}).get("name") != cls.name:
