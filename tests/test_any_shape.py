@@ -336,3 +336,36 @@ def test_mnist_ddim_samples_are_the_pre_issue_bytes(tmp_path: Path) -> None:
         expected = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).squeeze(1).numpy()
     assert got.shape == (n, 28, 28) and got.dtype == np.uint8
     assert got.tobytes() == expected.tobytes()
+
+
+# --- the other readers and writers of colour samples -------------------------------------------------
+
+def test_ranks_batches_are_assembled_in_the_colour_layout() -> None:
+    from denoisebench.runs.runner import assemble
+
+    truth = colour_dataset(7, 1).train_images
+    parts = [{"batches": [0, 6], "images": np.concatenate([truth[0:3], truth[6:7]])},
+             {"batches": [3], "images": truth[3:6]}]
+    out = assemble(parts, 7, 3, SHAPE)
+    assert out.shape == (7, 12, 20, 3) and np.array_equal(out, truth)
+
+
+def test_forward_and_nearest_figures_draw_colour(tmp_path: Path) -> None:
+    from denoisebench.report.figures import forward_figure, nearest_figure
+
+    data = colour_dataset()
+    forward_figure(tmp_path / "forward.png", data, count=2, timesteps=(0, 500))
+    nearest_figure(tmp_path / "nearest.png", data.heldout_images[:3], data.train_images)
+    for name in ("forward.png", "nearest.png"):
+        img = np.asarray(Image.open(tmp_path / name).convert("RGB")).astype(int)
+        assert (np.abs(img[..., 0] - img[..., 2]) > 50).sum() > 2000  # image areas in colour, not a few red labels
+
+
+def test_the_provider_contract_runs_on_colour_data(tmp_path: Path) -> None:
+    """denoisebench.testing's run check expects the colour layout (N x H x W x 3) of a colour dataset."""
+    from denoisebench.testing import check_provider
+
+    report = check_provider("empirical", colour_dataset(), t_values=[1, 500, 1000], run_samples=3, run_batch=2,
+                            tmp_dir=tmp_path)
+    assert "run" in report.passed
+    assert records.load_samples(report.run_dir).shape == (3, 12, 20, 3)

@@ -65,7 +65,7 @@ class _Shared:
 class Evaluation:
     """A set of generated (or real) digits, ready to be scored by any number of metrics.
 
-    Attributes a metric may read: ``images`` (uint8 N x H x W), ``dataset``, ``seed`` (drives
+    Attributes a metric may read: ``images`` (uint8 N x H x W, or N x H x W x C for colour), ``dataset``, ``seed`` (drives
     bootstraps and subsets), ``n``, ``settings`` and the lazily computed pieces below.
     """
 
