@@ -369,3 +369,16 @@ def test_the_provider_contract_runs_on_colour_data(tmp_path: Path) -> None:
                             tmp_dir=tmp_path)
     assert "run" in report.passed
     assert records.load_samples(report.run_dir).shape == (3, 12, 20, 3)
+
+
+def test_run_command_on_colour_data_says_what_was_not_measured(tmp_path: Path) -> None:
+    from denoisebench.cli import cli
+
+    data = colour_dataset()
+    with plugin_registered("colour-test-plugin-3", [DatasetSpec(data.id, "colour test set", lambda _o: data)]):
+        res = CliRunner().invoke(cli, ["run", "-p", "empirical", "--dataset", data.id, "--sampler", "ddim",
+                                       "--steps", "4", "-n", "5", "--results-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "memorised" in res.output
+    assert ("not measured: fid, kid, prdc, classifier (reads 1x28x28 images only (the pinned MNIST classifier's "
+            "features); dataset 'colour-3x12x20' has 3x12x20)") in res.output

@@ -41,5 +41,15 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
     speed = [f"{timing['images_per_s']:.1f} images/s" if timing.get("images_per_s") else "",
              f"{sampler['nfe']} network calls per image" if sampler.get("nfe") else ""]
     lines = ["; ".join(parts)] if parts else []
+    lines += skipped_lines(metrics)
     speed_text = ", ".join(s for s in speed if s)
     return lines + ([speed_text] if speed_text else [])
+
+
+def skipped_lines(metrics: dict[str, Any]) -> list[str]:
+    """'not measured: fid, kid (reads 1x28x28 images only ...)': the skipped metrics, grouped by reason."""
+    by_reason: dict[str, list[str]] = {}
+    for entry in metrics.get("skipped") or []:
+        name, _, reason = str(entry).partition(": ")
+        by_reason.setdefault(reason, []).append(name)
+    return [f"not measured: {', '.join(names)} ({reason})" for reason, names in by_reason.items()]
