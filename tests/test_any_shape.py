@@ -382,3 +382,16 @@ def test_run_command_on_colour_data_says_what_was_not_measured(tmp_path: Path) -
     assert "memorised" in res.output
     assert ("not measured: fid, kid, prdc, classifier (reads 1x28x28 images only (the pinned MNIST classifier's "
             "features); dataset 'colour-3x12x20' has 3x12x20)") in res.output
+
+
+def test_grey_data_with_a_channel_axis_gets_every_metric(mnist5k: ImageDataset) -> None:
+    """A 1 x 28 x 28 set stored N x 28 x 28 x 1 is scored like N x 28 x 28: same numbers, nothing skipped."""
+    small = ImageDataset("mnist-small", mnist5k.train_images[:300], mnist5k.train_labels[:300],
+                         mnist5k.heldout_images[:100], mnist5k.heldout_labels[:100])
+    nhwc = ImageDataset("mnist-small", small.train_images[..., None], small.train_labels,
+                        small.heldout_images[..., None], small.heldout_labels)
+    a = evaluate(small.heldout_images[:20], small, n_bootstrap=5, kid_subsets_n=5, with_floor=False)
+    b = evaluate(small.heldout_images[:20], nhwc, n_bootstrap=5, kid_subsets_n=5, with_floor=False)
+    assert not a["skipped"] and not b["skipped"] and not b.get("failed")
+    for name in ("fid", "kid", "prdc", "classifier", "nearest"):
+        assert a[name] == b[name]

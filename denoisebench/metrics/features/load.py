@@ -50,6 +50,7 @@ class FeatureNetwork:
         Computed in float32 on the CPU in batches; the same images always give the same numbers here.
         """
         check_images(images)
+        images = images[..., 0] if images.ndim == 4 else images  # N x 28 x 28 x 1, the grey layout with its channel axis
         feats, probs = [], []
         for start in range(0, len(images), batch):
             x = to_input(images[start:start + batch]).contiguous(memory_format=torch.channels_last)
@@ -63,9 +64,8 @@ class FeatureNetwork:
 
 
 def check_images(images: np.ndarray) -> None:
-    """Raise a one-line error unless ``images`` is uint8 N x 28 x 28."""
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 3 \
-            or images.shape[1:] != (28, 28):
+    """Raise a one-line error unless ``images`` is uint8 N x 28 x 28 (or N x 28 x 28 x 1)."""
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.shape[1:] not in ((28, 28), (28, 28, 1)):
         got = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
         raise DenoisebenchError(f"metrics need uint8 N x 28 x 28 images, got {got}: convert the samples "
                                 "with denoisebench.datasets.base.to_uint8")
