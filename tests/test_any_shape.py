@@ -300,7 +300,9 @@ def test_report_compare_and_leaderboard_take_colour_runs(colour_results: Path, t
         res = runner.invoke(cli, ["leaderboard", str(colour_results), "--output", str(tmp_path / "board.html"),
                                   "--bootstrap", "100"])
         assert res.exit_code == 0, res.output
-        assert "no grid.png" not in (tmp_path / "board.html").read_text()
+        page = (tmp_path / "board.html").read_text()
+        assert "no grid.png" not in page
+        assert "alt='samples of empirical'" in page and "alt='samples of channel-gauss'" in page
     plugins.reset()
 
 
