@@ -397,3 +397,25 @@ def test_grey_data_with_a_channel_axis_gets_every_metric(mnist5k: ImageDataset) 
     assert not a["skipped"] and not b["skipped"] and not b.get("failed")
     for name in ("fid", "kid", "prdc", "classifier", "nearest"):
         assert a[name] == b[name]
+
+
+def test_a_skip_reason_that_raises_fails_only_its_metric() -> None:
+    class Broken(Metric):
+        name = "broken_skip_test"
+        description = "a metric whose skip_reason raises"
+        columns = (MetricColumn("broken_skip_test", "broken"),)
+
+        @classmethod
+        def skip_reason(cls, dataset):  # noqa: ANN001, ANN206
+            raise RuntimeError("boom")
+
+        def compute(self, evaluation):  # noqa: ANN001, ANN201
+            return {"value": 1.0}
+
+    from denoisebench.metrics.nearest import NearestNeighbours
+
+    data = colour_dataset()
+    with pytest.warns(RuntimeWarning, match="broken_skip_test"):
+        res = evaluate(data.heldout_images, data, metrics=[Broken, NearestNeighbours], with_floor=False)
+    assert res["broken_skip_test"] is None and res["failed"] == ["broken_skip_test: skip_reason raised RuntimeError: boom"]
+    assert res["nearest"]["n"] == 10 and res["skipped"] == []

@@ -85,6 +85,25 @@ def _warner(progress: Callable[[str], None] | None) -> Callable[[str], None]:
     return lambda msg: warnings.warn(msg, RuntimeWarning, stacklevel=4)
 
 
+def _unsupported(chosen: list[tuple[type[Metric], dict[str, str]]], dataset: ImageDataset,
+                 score: _Scorer) -> dict[str, str | None]:
+    """Metric name -> why it cannot read ``dataset``'s images (its own :meth:`Metric.skip_reason`), for
+    the metrics that cannot; a ``skip_reason`` that raises marks its metric failed (reason None)."""
+    out: dict[str, str | None] = {}
+    for cls, _facts in chosen:
+        try:
+            reason = cls.skip_reason(dataset)
+        except Exception as exc:  # noqa: BLE001 - a broken declaration must not lose the other metrics
+            text = f"skip_reason raised {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}".rstrip(": ")
+            score.failed.append(f"{cls.name}: {text}")
+            score.warn(f"metric {cls.name!r} failed and is recorded as null: {text}")
+            out[cls.name] = None
+            continue
+        if reason:
+            out[cls.name] = str(reason)
+    return out
+
+
 def _shape_text(shape: tuple[int, ...]) -> str:
     return " x ".join(str(v) for v in shape)
 
@@ -114,10 +133,10 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
         raise DenoisebenchError(f"images are {_shape_text(image_shape_of(images))} but dataset {dataset.id!r} has "
                                 f"{_shape_text(dataset.image_shape)}: evaluate against the dataset they came from")
     chosen = registered_metrics() if metrics is None else _with_plugin_facts(metrics)
-    unsupported = {cls.name: reason for cls, _facts in chosen if (reason := cls.skip_reason(dataset))}
     settings = EvaluationSettings(n_bootstrap=n_bootstrap, kid_subsets=kid_subsets_n, prdc_k=k)
     evaluation = Evaluation(images, dataset, seed=seed, settings=settings, feature_weights=feature_weights)
     score = _Scorer(_warner(progress))
+    unsupported = _unsupported(chosen, dataset, score)
 
     def say(what: str) -> None:
         if progress is not None:
@@ -151,7 +170,8 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
         floor["skipped"] = score.skipped.get("floor", [])
         floor["cache_key"] = floor_key(evaluation)
         result["floor"] = floor
-    result["skipped"] = [f"{name}: {reason}" for name, reason in unsupported.items()] + score.skipped.get("", [])
+    result["skipped"] = ([f"{name}: {reason}" for name, reason in unsupported.items() if reason is not None]
+                         + score.skipped.get("", []))
     if score.failed:
         result["failed"] = score.failed
     result["declared"] = {cls.name: {**cls.declaration(), **facts} for cls, facts in chosen}
