@@ -7,7 +7,9 @@ Recipe (fixed; the content hash pins it): for each photograph, in the order of `
 columns left of ``floor(0.8 W)`` give the train patches and the columns from ``floor(0.8 W) + 32``
 (one patch of gap) to the right edge give the held-out patches, so no patch of one split overlaps
 the other. Patches are cut on a grid of stride 16 in both directions from the top-left corner of
-each region, row by row. Label = the photograph's index in ``PHOTOS``.
+each region, row by row. Near-constant patches (pixel standard deviation under 2 grey levels, e.g.
+the astronaut's black corner) are dropped: they carry no content and would make a held-out patch
+equal to a train one. Label = the photograph's index in ``PHOTOS``.
 
 Photographs: only the bundled lossless (PNG) colour photographs of everyday scenes. JPEG ones
 (``rocket``, ``hubble_deep_field``, ``retina``) are left out because JPEG decoders (libjpeg-turbo,
@@ -25,7 +27,7 @@ from ..errors import DenoisebenchError
 from .base import DatasetOptions, DatasetSpec, ImageDataset
 
 ID = "skimage-patches-32"
-PATCH, STRIDE, TRAIN_FRACTION = 32, 16, 0.8
+PATCH, STRIDE, TRAIN_FRACTION, MIN_STD = 32, 16, 0.8, 2.0
 #: (name, loader) of each photograph; the loaders read files bundled in scikit-image.
 PHOTOS: tuple[tuple[str, Callable[[], np.ndarray]], ...] = (
     ("astronaut", lambda: _skimage_data().astronaut()),
@@ -53,10 +55,16 @@ def grid_patches(region: np.ndarray, size: int = PATCH, stride: int = STRIDE) ->
     return np.ascontiguousarray(picked.transpose(0, 1, 3, 4, 2).reshape(-1, size, size, region.shape[2]))
 
 
+def textured(patches: np.ndarray) -> np.ndarray:
+    """The patches whose pixel standard deviation is at least ``MIN_STD`` grey levels."""
+    spread = patches.reshape(len(patches), -1).astype(np.float64).std(axis=1)
+    return patches[spread >= MIN_STD]
+
+
 def split_photo(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(train patches, held-out patches) of one H x W x 3 photograph (see the module docstring)."""
     cut = int(photo.shape[1] * TRAIN_FRACTION)
-    return grid_patches(photo[:, :cut]), grid_patches(photo[:, cut + PATCH:])
+    return textured(grid_patches(photo[:, :cut])), textured(grid_patches(photo[:, cut + PATCH:]))
 
 
 def load_skimage_patches(options: DatasetOptions) -> ImageDataset:
@@ -81,5 +89,5 @@ def _present(options: DatasetOptions) -> bool:
 SPEC = DatasetSpec(
     ID, "32 x 32 RGB patches of 4 colour photographs bundled in scikit-image (astronaut, chelsea, "
     "coffee, motorcycle), train left 80% / held-out right of each (offline)",
-    load_skimage_patches, image_shape=(3, PATCH, PATCH), sizes=(2877, 403),
+    load_skimage_patches, image_shape=(3, PATCH, PATCH), sizes=(2862, 393),
     source="scikit-image's bundled photographs (skimage.data)", files_present=_present)
