@@ -177,3 +177,29 @@ def test_celeba_uses_official_partitions_and_ddims_crop(tmp_path: Path) -> None:
     assert (ds.heldout_images[0] == np.array([30, 100, 200], np.uint8)).all()
     capped = celeba.SPEC.open(DatasetOptions(data_dir=tmp_path, params={"heldout": "1"}))
     assert len(capped.heldout_images) == 1
+
+
+class Py2Array:
+    """Pickles as the original (Python 2) CIFAR batches do: numpy.core.multiarray._reconstruct with
+    the pixel bytes as a str (BINSTRING there), which the latin-1 decoding turns back into bytes."""
+
+    def __init__(self, arr: np.ndarray) -> None:
+        self.arr = arr
+
+    def __reduce__(self):  # noqa: ANN204
+        return (cifar._numpy_globals()[("numpy.core.multiarray", "_reconstruct")], (np.ndarray, (0,), "b"),
+                (1, self.arr.shape, self.arr.dtype, False, self.arr.tobytes().decode("latin1")))
+
+
+def test_cifar_reads_python2_style_batches(tmp_path: Path) -> None:
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    data = {}
+    for name in (*cifar.BATCHES, "test_batch"):
+        data[name] = RNG.integers(0, 256, (2, 3072), dtype=np.uint8)
+        raw = pickle.dumps({"data": Py2Array(data[name]), "labels": [3, 4]}, protocol=2)
+        raw = raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")  # the originals' module name
+        assert b"_codecs" not in raw
+        (folder / name).write_bytes(raw)
+    ds = cifar.SPEC_CIFAR10.open(DatasetOptions(data_dir=tmp_path))
+    assert np.array_equal(ds.heldout_images, nhwc(data["test_batch"])) and ds.train_labels.tolist() == [3, 4] * 5
