@@ -1,9 +1,9 @@
 """``celeba``: CelebA aligned faces at 64 x 64, the official train (162,770) and test (19,962,
 the held-out) partitions.
 
-Crop: the convention of DDIM (ermongroup/ddim ``datasets/__init__.py``, after NCSNv2): from the
-aligned 178 x 218 image, the 128 x 128 square centred at (x, y) = (89, 121), i.e. columns 25-152
-and rows 57-184, resized to 64 x 64 with bilinear filtering (PIL's, antialiased: what
+Crop: the convention of DDIM (ermongroup/ddim ``datasets/__init__.py``, kept by later diffusion
+code bases): from the aligned 178 x 218 image, the 128 x 128 square centred at (x, y) = (89, 121),
+i.e. columns 25-152 and rows 57-184, resized to 64 x 64 with bilinear filtering (PIL's, antialiased: what
 torchvision's ``Resize`` does on a PIL image). Read from torchvision's layout
 (``celeba/img_align_celeba/*.jpg`` and ``celeba/list_eval_partition.txt``, lines "000001.jpg 0"
 with 0 = train, 1 = valid, 2 = test) directly; torchvision's CelebA class is not used to read
