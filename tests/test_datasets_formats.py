@@ -158,7 +158,7 @@ def test_fashion_mnist_reads_gzipped_idx_in_torchvisions_raw_folder(tmp_path: Pa
     assert ds.heldout_labels.tolist() == arrays["test_labels"].tolist()
 
 
-def test_celeba_uses_official_partitions_and_ddims_crop(tmp_path: Path) -> None:
+def test_celeba_uses_official_partitions_and_ddims_crop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from PIL import Image
 
     folder = tmp_path / "celeba" / "img_align_celeba"
@@ -177,6 +177,13 @@ def test_celeba_uses_official_partitions_and_ddims_crop(tmp_path: Path) -> None:
     assert (ds.heldout_images[0] == np.array([30, 100, 200], np.uint8)).all()
     capped = celeba.SPEC.open(DatasetOptions(data_dir=tmp_path, params={"heldout": "1"}))
     assert len(capped.heldout_images) == 1
+    # decoded once: a second load reads the cache; a changed folder is decoded again
+    monkeypatch.setattr(celeba, "_read_one", lambda path: pytest.fail("decoded again"))
+    assert celeba.SPEC.open(DatasetOptions(data_dir=tmp_path)).content_hash == ds.content_hash
+    monkeypatch.undo()
+    (folder / "000001.png").unlink()
+    with pytest.raises(DenoisebenchError, match="000001.png is listed in list_eval_partition.txt but missing"):
+        celeba.SPEC.open(DatasetOptions(data_dir=tmp_path))
 
 
 class Py2Array:
