@@ -70,6 +70,15 @@ def test_size_resizes_short_side_then_centre_crops_non_square_files(tmp_path: Pa
         open_folder(tmp_path, size="4")
 
 
+def test_tiny_images_and_hidden_files(tmp_path: Path) -> None:
+    save(tmp_path / "train" / "a.png", 6, 6)
+    save(tmp_path / "heldout" / "b.png", 6, 6)
+    (tmp_path / "train" / "._a.png").write_bytes(b"AppleDouble junk")
+    with pytest.raises(DenoisebenchError, match=r"at least 8 x 8 pixels.*pass -D size="):
+        open_folder(tmp_path)
+    assert open_folder(tmp_path, size="8").image_shape == (3, 8, 8)
+
+
 def test_split_by_file_name_hash_is_deterministic(tmp_path: Path) -> None:
     for i in range(40):
         save(tmp_path / "train" / f"{i:03d}.png", 8, 8)

@@ -34,8 +34,10 @@ OPTIONS = {
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (any depth), sorted by relative path."""
-    return sorted((p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES),
+    """Image files under ``folder`` (any depth, hidden names such as macOS's ``._x.png`` skipped),
+    sorted by relative path."""
+    return sorted((p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts)),
                   key=lambda p: p.relative_to(folder).as_posix())
 
 
@@ -105,7 +107,10 @@ def load_imagefolder(options: DatasetOptions) -> ImageDataset:
                                                                 (heldout, held_labels))
     train_images, held_images = read_pictures([p for p, _ in train] + [p for p, _ in heldout], size, channels,
                                               root, split_at=len(train))
-    return ImageDataset(ID, train_images, train_labels, held_images, held_labels)
+    try:
+        return ImageDataset(ID, train_images, train_labels, held_images, held_labels)
+    except ValueError as exc:  # images under 8 x 8, or train and held-out of different shapes
+        raise DenoisebenchError(f"images in {root}: {exc}: pass -D size=H or -D size=HxW (at least 8)") from None
 
 
 SPEC = DatasetSpec(ID, "your own PNG/JPEG files: --data-dir DIR with DIR/train/** and DIR/heldout/** "
