@@ -21,6 +21,8 @@ from .progress import Progress
 @click.option("--dataset", default="mnist-5k", show_default=True, help="Dataset id.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder with the dataset's files (for 'mnist': the four IDX files).")
+@click.option("--dataset-option", "-D", "dataset_options", multiple=True, metavar="KEY=VALUE",
+              help="Dataset option, repeatable (e.g. -D size=64; see 'denoisebench datasets').")
 @click.option("--sampler", default=DEFAULT_SAMPLER, show_default=True,
               help="Sampler name (see 'denoisebench samplers'); the seed's chain: --sampler ddpm --steps 1000.")
 @click.option("--steps", type=click.IntRange(min=1), default=DEFAULT_STEPS, show_default=True,
@@ -43,7 +45,7 @@ from .progress import Progress
               help="Provider option, repeatable (e.g. -o mode=tweedie).")
 @click.option("--metrics/--no-metrics", default=True, show_default=True, help="Evaluate the samples.")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
-def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str, steps: int,
+def run_command(provider: str, dataset: str, data_dir: Path | None, dataset_options: tuple[str, ...], sampler: str, steps: int,
                 sampler_options: tuple[str, ...], variance: str | None, eta: float | None, clip_x0: bool, schedule: str, num_samples: int,
                 batch_size: int, seed: int, device: str, checkpoint: Path | None,
                 options: tuple[str, ...], metrics: bool, results_dir: Path) -> None:
@@ -60,7 +62,8 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
                            results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
                            sampler_options=parse_key_values(sampler_options, "--sampler-option"),
                            clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
-                           data_dir=data_dir, metrics=metrics)
+                           data_dir=data_dir, metrics=metrics,
+                           dataset_options=parse_key_values(dataset_options, "--dataset-option"))
         prepared = prepare(config)
         if session is not None and not session.is_main:  # other ranks generate their share quietly
             execute(prepared)

@@ -55,6 +55,8 @@ class TrainerDefaultOption(click.Option):
 @click.option("--provider", "-p", required=True, help="A trainable provider (e.g. unet).")
 @click.option("--dataset", default=None, help="Dataset id [default: mnist-5k].")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Folder with the dataset's files.")
+@click.option("--dataset-option", "-D", "dataset_options", multiple=True, metavar="KEY=VALUE",
+              help="Dataset option, repeatable (e.g. -D size=64; see 'denoisebench datasets').")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Optimiser steps; also the cosine LR horizon (without it the LR stays at peak).")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -94,7 +96,7 @@ class TrainerDefaultOption(click.Option):
 @click.option("--interrupt-after", type=click.IntRange(min=0), default=None, hidden=True,
               help="Testing: behave as if Ctrl-C came after step N.")
 def train_command(resume: bool, overwrite: bool, interrupt_after: int | None, model_options: tuple[str, ...],
-                  eval_sampler_options: tuple[str, ...], **options: Any) -> None:
+                  eval_sampler_options: tuple[str, ...], dataset_options: tuple[str, ...], **options: Any) -> None:
     """Train PROVIDER's network; progress on stderr, checkpoints in safetensors.
 
     \b
@@ -110,6 +112,8 @@ def train_command(resume: bool, overwrite: bool, interrupt_after: int | None, mo
     given = {k: v for k, v in options.items() if v is not None}
     if model_options:
         given["model_options"] = parse_key_values(model_options, "--model-option")
+    if dataset_options:
+        given["dataset_options"] = parse_key_values(dataset_options, "--dataset-option")
     if eval_sampler_options:
         given["eval_sampler_options"] = parse_key_values(eval_sampler_options, "--eval-sampler-option")
     config = resolve_config(given, resume)

@@ -10,7 +10,7 @@ entry, seed) was run twice the newest run counts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,10 @@ class Setting:
     sampler: str
     steps: int
     n: int
+    #: The runs' dataset options (-D), sorted; compare reloads the dataset with them.
+    dataset_options: tuple[tuple[str, str], ...] = ()
+    #: The first run's --data-dir: where compare reloads the dataset unless given its own.
+    data_dir: str = field(default="", compare=False)
 
     def describe(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "schedule": self.schedule, "sampler": self.sampler, "steps": self.steps,
@@ -86,7 +90,9 @@ def run_ref(run: StoredRun) -> RunRef:
     schedule = _get(r, "config", "schedule") or _get(r, "sampler", "schedule", "name") or "linear"
     setting = Setting(dataset=str(r["dataset"]["id"]), dataset_hash=str(r["dataset"].get("hash") or ""),
                       schedule=str(schedule), sampler=sampler_label(r), steps=int(r["sampler"]["steps"]),
-                      n=int(r["num_samples"]))
+                      n=int(r["num_samples"]),
+                      dataset_options=tuple(sorted((r["dataset"].get("options") or {}).items())),
+                      data_dir=str(_get(r, "config", "data_dir") or ""))
     ms = _get(r, "timing", "ms_per_image")
     nfe = _get(r, "sampler", "nfe")
     return RunRef(run.run_dir, entry_label(r), setting, int(r["seed"]), str(r.get("created") or ""),

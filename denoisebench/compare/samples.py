@@ -54,12 +54,14 @@ class SampleSource:
 
     def dataset(self, setting: Setting) -> ImageDataset:
         """The installed dataset of ``setting``; refuses one whose content differs from the runs'."""
-        if setting.dataset not in self._datasets:
+        key = f"{setting.dataset} {setting.dataset_options}"
+        if key not in self._datasets:
             from ..plugins.manager import get_registry
 
             spec = get_registry().dataset(setting.dataset)
-            self._datasets[setting.dataset] = spec.load(DatasetOptions(data_dir=self.data_dir))
-        data = self._datasets[setting.dataset]
+            data_dir = self.data_dir or (Path(setting.data_dir) if setting.data_dir else None)
+            self._datasets[key] = spec.open(DatasetOptions(data_dir=data_dir, params=dict(setting.dataset_options)))
+        data = self._datasets[key]
         if setting.dataset_hash and data.content_hash != setting.dataset_hash:
             raise DenoisebenchError(
                 f"the runs of dataset {setting.dataset!r} were made on other data (hash "

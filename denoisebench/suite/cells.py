@@ -45,6 +45,7 @@ class Cell:
     device: str = "cpu"
     data_dir: Path | None = None
     T: int = T_STEPS  # noqa: N815
+    dataset_options: dict[str, str] = field(default_factory=dict)
     key: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +55,8 @@ class Cell:
             "sampler_options": dict(sorted(self.sampler_options.items())), "steps": self.steps,
             "num_samples": self.num_samples, "seed": self.seed, "dataset": self.dataset,
             "schedule": self.schedule, "T": self.T, "metrics": self.metrics})
+        if self.dataset_options:  # only when given, so that existing cells keep their hashes
+            self.key["dataset_options"] = dict(sorted(self.dataset_options.items()))
 
     @property
     def hash(self) -> str:
@@ -77,7 +80,7 @@ class Cell:
                          device=self.device, results_dir=results_dir, schedule=self.schedule, T=self.T,
                          sampler_options=dict(self.sampler_options), checkpoint=self.checkpoint,
                          options=dict(self.options), data_dir=self.data_dir, metrics=self.metrics,
-                         extra=self.record_extra(suite_name))
+                         dataset_options=dict(self.dataset_options), extra=self.record_extra(suite_name))
 
 
 def key_hash(key: dict[str, Any]) -> str:
@@ -101,9 +104,13 @@ def expand(suite: SuiteSpec, check_device: bool = True) -> list[Cell]:
         except DenoisebenchError as exc:
             raise suite.error(str(exc), "suite", None, "device") from None
     try:
-        registry.dataset(suite.dataset)
+        dataset_spec = registry.dataset(suite.dataset)
     except DenoisebenchError as exc:
         raise suite.error(str(exc), "suite", None, "dataset") from None
+    try:
+        dataset_spec.check_options(suite.dataset_options)
+    except DenoisebenchError as exc:
+        raise suite.error(str(exc), "suite", None, "dataset_options") from None
     schedule = make_schedule(suite.schedule, T_STEPS)
     nfe: dict[tuple[int, int], int] = {}
     for s in suite.samplers:
@@ -130,6 +137,10 @@ def expand(suite: SuiteSpec, check_device: bool = True) -> list[Cell]:
             known = ", ".join(sorted(cls.options)) or "none"
             raise suite.error(f"provider {e.provider!r} has no option {unknown[0]!r}: its options are {known}",
                               "entry", e.index, "options")
+        try:
+            dataset_spec.check_options(e.dataset_options)
+        except DenoisebenchError as exc:
+            raise suite.error(str(exc), "entry", e.index, "dataset_options") from None
         if e.checkpoint is not None and not e.checkpoint.is_file():
             raise suite.error(f"checkpoint {e.checkpoint} does not exist: give a file (relative to the suite "
                               "file)", "entry", e.index, "checkpoint")
@@ -139,5 +150,5 @@ def expand(suite: SuiteSpec, check_device: bool = True) -> list[Cell]:
                  sampler_options=dict(s.options), steps=steps, seed=seed, dataset=suite.dataset,
                  schedule=suite.schedule, num_samples=suite.num_samples, metrics=suite.metrics,
                  nfe=nfe[(s.index, steps)], batch_size=e.batch_size or suite.batch_size, device=suite.device,
-                 data_dir=suite.data_dir)
+                 data_dir=suite.data_dir, dataset_options={**suite.dataset_options, **e.dataset_options})
             for s in suite.samplers for steps in s.steps for seed in suite.seeds for e in suite.entries]

@@ -38,10 +38,12 @@ SUITE_KEYS = {"name": "suite name (default: the file's stem)", "dataset": "datas
               "batch_size": "sampling batch (default 256)", "device": "cpu, cuda, cuda:N or mps (default cpu)",
               "schedule": "linear or cosine (default linear)", "metrics": "evaluate each run (default true)",
               "results_dir": "where runs go, relative to the suite file (default ./results)",
-              "data_dir": "dataset files, relative to the suite file"}
+              "data_dir": "dataset files, relative to the suite file",
+              "dataset_options": "dataset options, -D KEY=VALUE (a table, e.g. { size = 64 })"}
 ENTRY_KEYS = {"provider": "provider name (required)", "label": "name in comparisons",
               "options": "provider options (a table)", "checkpoint": "weights file, relative to the suite file",
-              "batch_size": "sampling batch for this entry"}
+              "batch_size": "sampling batch for this entry",
+              "dataset_options": "dataset options for this entry, over the suite's (a table)"}
 SAMPLER_KEYS = {"name": "sampler name (required)", "steps": "steps: an integer or a list (required)",
                 "options": "sampler options (a table)", "label": "name in comparisons"}
 TABLES = {"suite": SUITE_KEYS, "entry": ENTRY_KEYS, "sampler": SAMPLER_KEYS}
@@ -57,6 +59,7 @@ class EntrySpec:
     checkpoint: Path | None = None
     batch_size: int | None = None
     index: int = 0
+    dataset_options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class SuiteSpec:
     metrics: bool = True
     results_dir: Path | None = None
     data_dir: Path | None = None
+    dataset_options: dict[str, str] = field(default_factory=dict)
 
     def error(self, message: str, table: str, index: int | None = None, key: str | None = None) -> DenoisebenchError:
         """A one-line error that names this file, the line of ``key`` and the key."""
@@ -203,7 +207,8 @@ def _parse_entry(path: Path, text: str, data: Any, index: int) -> EntrySpec:
     default = " ".join(filter(None, [provider, _options_label(options),
                                      f"[{checkpoint.stem}]" if checkpoint else ""]))
     return EntrySpec(provider=provider, label=table.string("label", default) or default, options=options,
-                     checkpoint=checkpoint, batch_size=table.integer("batch_size", None), index=index)
+                     checkpoint=checkpoint, batch_size=table.integer("batch_size", None), index=index,
+                     dataset_options=table.options("dataset_options"))
 
 
 def _parse_sampler(path: Path, text: str, data: Any, index: int) -> SamplerSpec:
@@ -259,7 +264,8 @@ def parse_suite(text: str, path: Path) -> SuiteSpec:
         seeds=suite.integers("seeds", (0,), minimum=0) or (0,),
         batch_size=suite.integer("batch_size", 256) or 256, device=suite.string("device", "cpu") or "cpu",
         schedule=schedule or "linear", metrics=suite.boolean("metrics", True),
-        results_dir=suite.path_value("results_dir", path.parent), data_dir=suite.path_value("data_dir", path.parent))
+        results_dir=suite.path_value("results_dir", path.parent), data_dir=suite.path_value("data_dir", path.parent),
+        dataset_options=suite.options("dataset_options"))
 
 
 def load_suite(path: Path) -> SuiteSpec:

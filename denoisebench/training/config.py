@@ -27,6 +27,8 @@ class TrainConfig:
     output: Path
     dataset: str = "mnist-5k"
     data_dir: Path | None = None
+    #: The dataset's ``-D KEY=VALUE`` options.
+    dataset_options: dict[str, str] = field(default_factory=dict)
     #: Total optimiser steps (LR horizon). Without it, the LR stays at its peak after warm-up.
     steps: int | None = None
     #: Wall-clock budget of this session in minutes; stops (and saves) when spent.

@@ -182,7 +182,8 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
         if config.batch_size % d.world:
             raise DenoisebenchError(f"--batch-size {config.batch_size} must be divisible by the "
                                     f"{d.world} processes")
-        dataset = registry.dataset(config.dataset).load(DatasetOptions(data_dir=config.data_dir))
+        dataset = registry.dataset(config.dataset).open(
+            DatasetOptions(data_dir=config.data_dir, params=dict(config.dataset_options)))
         data = dataset.train_tensor("cpu")
         torch.manual_seed(config.seed)
         model = recipe.build_model().to(d.device)
