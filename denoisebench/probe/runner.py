@@ -99,6 +99,35 @@ def _labels(labels: np.ndarray, count: int) -> np.ndarray | None:
     return labels if labels is not None and len(labels) == count else None
 
 
+def trained_on(checkpoint: Path | str | None) -> np.ndarray | None:
+    """The train-split indices a checkpoint was trained on (``train --train-size``), else None."""
+    if checkpoint is None or not str(checkpoint).endswith(".safetensors") or not Path(checkpoint).is_file():
+        return None
+    import json
+
+    from ..training.checkpoint import read_metadata
+
+    try:
+        subset = read_metadata(Path(checkpoint)).get("train_subset")
+    except DenoisebenchError:
+        return None
+    return np.asarray(json.loads(subset)["indices"], dtype=np.int64) if subset else None
+
+
+def train_choice(dataset: ImageDataset, pool: np.ndarray | None, count: int, seed: int) -> np.ndarray:
+    """The probe's train images: a stratified choice from the split, or from ``pool`` (the images a
+    checkpoint was trained on) when it saw only part of the split."""
+    total = len(dataset.train_images)
+    labels = _labels(dataset.train_labels, total)
+    if pool is None:
+        return stratified_choice(labels, total, count, seed, "train")
+    if len(pool) and (pool.min() < 0 or pool.max() >= total):
+        raise DenoisebenchError(f"the checkpoint's training subset does not fit dataset {dataset.id!r} "
+                                f"({total} train images): probe it on the dataset it was trained on")
+    sub = stratified_choice(labels[pool] if labels is not None else None, len(pool), count, seed, "train")
+    return np.sort(pool[sub])
+
+
 def run_probe(config: ProbeConfig, log: Callable[[str], None] | None = None,
               write: bool = True) -> tuple[dict[str, Any], Path | None]:
     """Probe ``config.provider``; returns the record and, when ``write``, its directory."""
@@ -118,8 +147,8 @@ def run_probe(config: ProbeConfig, log: Callable[[str], None] | None = None,
     if write:
         prepare_results_dir(config.results_dir)
     shape = dataset.image_shape
-    chosen = {"train": stratified_choice(_labels(dataset.train_labels, len(dataset.train_images)),
-                                         len(dataset.train_images), config.images, config.seed, "train"),
+    pool = trained_on(config.checkpoint or meta["info"].get("path"))
+    chosen = {"train": train_choice(dataset, pool, config.images, config.seed),
               "heldout": stratified_choice(_labels(dataset.heldout_labels, len(dataset.heldout_images)),
                                            len(dataset.heldout_images), config.images, config.seed, "heldout")}
     if min(len(v) for v in chosen.values()) == 0:
@@ -183,7 +212,9 @@ def run_probe(config: ProbeConfig, log: Callable[[str], None] | None = None,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
         "images": {"count_train": int(len(chosen["train"])), "count_heldout": int(len(chosen["heldout"])),
                    "train": chosen["train"].tolist(), "heldout": chosen["heldout"].tolist(),
-                   "choice": "seeded, class-stratified (largest-remainder quotas) when labels exist"},
+                   "choice": "seeded, class-stratified (largest-remainder quotas) when labels exist",
+                   "train_pool": "the checkpoint's training subset" if pool is not None else "the train split",
+                   "train_pool_size": int(len(pool)) if pool is not None else int(len(dataset.train_images))},
         "noise": "image i of split s at step t: torch.randn seeded by SeedSequence([seed, 'probe', s, i, t])",
         "statistics": {"mse_units": "[0, 1] pixel units, per pixel, mean over images",
                        "psnr": "10 log10(1 / mse), data range 1", "clip_x0": config.clip,
