@@ -76,6 +76,11 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
         from ..compare.agreement import agreement_markdown, agreement_rows
 
         text += agreement_markdown(agreement_rows(refs, agreement_threshold))
+    if fmt == "markdown" and target.is_dir():  # probe records: paired verdicts per level (probe/paired.py)
+        from ..probe.paired import paired_markdown
+        from ..report.probes import load_probe_records, probe_entry
+
+        text += paired_markdown(load_probe_records(target, warn=warn), probe_entry)
     if output is None:
         click.echo(text, nl=False)
     else:
