@@ -48,7 +48,7 @@ def plan(provider: EpsilonProvider, x_t: torch.Tensor, t: int, schedule: NoiseSc
         return JacobianPlan("none", "not requested (--jacobian none)")
     with torch.no_grad():
         a, b = x0_estimate(provider, x_t, t, schedule), x0_estimate(provider, x_t, t, schedule)
-    if not torch.equal(a, b):
+    if not torch.allclose(a, b, rtol=1e-4, atol=1e-5):  # not bit-exact: GPU kernels may reorder sums
         return JacobianPlan("none", "the provider is not deterministic (two calls on the same input differ), "
                                     "so the trace would measure its randomness")
     if requested == "fd":
