@@ -27,8 +27,14 @@ from . import cli
                    "statement about this reference set rather than the data distribution).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder with the dataset's files (for 'mnist').")
+@click.option("--agreement", is_flag=True,
+              help="Add the sample agreement of every pair of entries run from the same noise (markdown): mean "
+                   "centred cosine of paired samples and the share above --agreement-threshold.")
+@click.option("--agreement-threshold", type=click.FloatRange(-1, 1), default=0.9, show_default=True,
+              help="Cosine above which a pair of samples counts as the same image.")
 def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Path | None, metrics: tuple[str, ...],
-                    n_bootstrap: int, seed: int, fixed_reference: bool, data_dir: Path | None) -> None:
+                    n_bootstrap: int, seed: int, fixed_reference: bool, data_dir: Path | None,
+                    agreement: bool = False, agreement_threshold: float = 0.9) -> None:
     """Compare every pair of entries run on the same dataset, sampler, steps and N, paired by seed and
     sample index: the difference of each metric, its 95% interval, a verdict and rank groups."""
     from ..compare import SampleSource, compare_runs, render, runs_in, runs_of_plan
@@ -41,6 +47,8 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
     def warn(message: str) -> None:
         click.echo(f"warning: {message}", err=True)
 
+    if agreement and fmt != "markdown":
+        raise DenoisebenchError("--agreement is written in the markdown format only: drop --format or --agreement")
     order = None
     if target.is_file() or target.suffix == ".toml":
         from ..suite import load_suite, plan_suite
@@ -64,6 +72,15 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
                               list(metrics) or None, n_bootstrap, seed, order, progress=note, warn=warn,
                               resample_reference=not fixed_reference)
     text = render(comparison, fmt)
+    if agreement:  # sample agreement: its own module, appended to the markdown
+        from ..compare.agreement import agreement_markdown, agreement_rows
+
+        text += agreement_markdown(agreement_rows(refs, agreement_threshold))
+    if fmt == "markdown" and target.is_dir():  # probe records: paired verdicts per level (probe/paired.py)
+        from ..probe.paired import paired_markdown
+        from ..report.probes import load_probe_records, probe_entry
+
+        text += paired_markdown(load_probe_records(target, warn=warn), probe_entry)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -91,6 +91,12 @@ class TrainerDefaultOption(click.Option):
 @click.option("--eval-sampler-option", "eval_sampler_options", multiple=True, metavar="KEY=VALUE",
               help="Option of the evaluation's sampler, repeatable (e.g. eta=1).")
 @click.option("--eval-steps", type=click.IntRange(min=1), default=None, help="Sampler steps per evaluation [default: 20].")
+@click.option("--train-size", type=int, default=None,
+              help="Train on N images of the train split (a class-stratified subset) [default: all].")
+@click.option("--train-subset", type=int, default=None,
+              help="Which N-image subset (0, 1, ...): different K are disjoint [default: 0].")
+@click.option("--subset-seed", type=int, default=None,
+              help="Seed of the order the subsets are cut from (not the training seed) [default: 0].")
 @click.option("--save-every", type=click.IntRange(min=1), default=None, help="Checkpoint every N steps [default: 500].")
 @click.option("--log-every", type=click.IntRange(min=1), default=None, help="Log every N steps [default: 50].")
 @click.option("--interrupt-after", type=click.IntRange(min=0), default=None, hidden=True,

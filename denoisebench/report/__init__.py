@@ -55,9 +55,25 @@ def build_report(results_dir: Path | list[Path], fmt: str = "markdown", output: 
         text = render_csv(tables)
     else:
         text = render_json(tables, warnings)
+    if fmt in ("markdown", "html"):  # probe records: their own section (report/probes.py)
+        text = _with_probes(text, results_dir, fmt, output, base, dataset, provider, _warn)
     if output is not None:
         write_text_atomic(output, text)
     return text
+
+
+def _with_probes(text: str, results_dir: Path | list[Path], fmt: str, output: Path | None, base: Path,
+                 dataset: str | None, provider: str | None, warn: Callable[[str], None]) -> str:
+    """``text`` with the probe section (and, with ``output``, its plot beside it) when there are probes."""
+    from .probes import load_probe_records, probe_plot, probe_section
+    from .render import _md_text
+
+    records = load_probe_records(results_dir, dataset, provider, warn)
+    if not records:
+        return text
+    plot = probe_plot(records, output.with_name(f"{output.stem}-probes.png")) if output is not None else None
+    section = probe_section(records, fmt, base, plot, _md_text)
+    return text.replace("</body></html>", section + "</body></html>") if fmt == "html" else text + section
 
 
 def check_writable(output: Path) -> None:

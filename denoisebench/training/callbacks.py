@@ -25,6 +25,7 @@ from . import checkpoint as ckpt
 from . import distributed as ddp
 from .config import TrainConfig
 from .recipe import TrainingRecipe
+from .subset import subset_metadata_json
 
 Logger = Callable[[str], None]
 
@@ -154,6 +155,7 @@ def checkpoint_metadata(run: TrainingRun) -> dict[str, str]:
         "code_version": __version__,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "weights": "ema",
+        **subset_metadata_json(config, run.dataset),  # --train-size: the subset's indices and recipe
     }
 
 

@@ -56,6 +56,10 @@ class TrainConfig:
     log_every: int = 50
     threads: int | None = None
     model_options: dict[str, str] = field(default_factory=dict)
+    #: Train on N images of the train split (subset ``train_subset`` of :mod:`.subset`); None: all.
+    train_size: int | None = None
+    train_subset: int = 0
+    subset_seed: int = 0
 
     def validate(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -73,6 +77,11 @@ class TrainConfig:
             raise DenoisebenchError(f"--ema-decay must lie in [0, 1), got {self.ema_decay}")
         if not 0 <= self.seed <= MAX_SEED:
             raise DenoisebenchError(f"--seed must be an integer between 0 and 2**63 - 1, got {self.seed}")
+        if self.train_size is None and (self.train_subset or self.subset_seed):
+            raise DenoisebenchError("--train-subset and --subset-seed need --train-size N")
+        if self.train_size is not None and (self.train_size < 1 or self.train_subset < 0 or self.subset_seed < 0):
+            raise DenoisebenchError(f"--train-size must be at least 1 and --train-subset, --subset-seed at least 0, "
+                                    f"got {self.train_size}, {self.train_subset}, {self.subset_seed}")
 
     def to_json_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}

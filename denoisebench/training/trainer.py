@@ -32,6 +32,7 @@ from .config import TrainConfig, build_model_config
 from .evaluation import EvalCallback, build_eval_sampler
 from .output import check_output, log_path
 from .recipe import recipe_of
+from .subset import subset_of
 
 if TYPE_CHECKING:
     from ..diffusion.schedule import NoiseSchedule
@@ -185,6 +186,9 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
         dataset = registry.dataset(config.dataset).open(
             DatasetOptions(data_dir=config.data_dir, params=dict(config.dataset_options)))
         data = dataset.train_tensor("cpu")
+        subset = subset_of(config, dataset)  # --train-size/--train-subset: part of the train split
+        if subset is not None:
+            data = data[torch.from_numpy(subset)]
         torch.manual_seed(config.seed)
         model = recipe.build_model().to(d.device)
         ema = ModelEmaV3(model, decay=config.ema_decay, use_warmup=True, warmup_power=config.ema_power)

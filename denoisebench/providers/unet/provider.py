@@ -101,6 +101,9 @@ class UNetProvider(EpsilonProvider):
             for key in ("step", "dataset", "dataset_hash", "git_commit", "code_version", "model_config"):
                 if key in meta:
                     out[key] = read.get(key, str)(meta[key])
+            if "train_subset" in meta:  # train --train-size: the subset's recipe and hash (indices stay in the file)
+                subset = json.loads(meta["train_subset"])
+                out["train_subset"] = {k: v for k, v in subset.items() if k != "indices"}
             out["sha256"] = self.weights.sha256
         out["compile"] = self.flag_option("compile")
         out["channels_last"] = self.flag_option("channels_last", True)
