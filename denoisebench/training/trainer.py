@@ -184,6 +184,7 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
                                     f"{d.world} processes")
         dataset = registry.dataset(config.dataset).load(DatasetOptions(data_dir=config.data_dir))
         data = dataset.train_tensor("cpu")
+        recipe = recipe_cls(recipe_cls.config_for_data(recipe.config, dataset.image_shape, set(config.model_options)))
         torch.manual_seed(config.seed)
         model = recipe.build_model().to(d.device)
         ema = ModelEmaV3(model, decay=config.ema_decay, use_warmup=True, warmup_power=config.ema_power)

@@ -3,6 +3,12 @@
 The network outputs what its config's ``parameterisation`` says (abar = alpha_bar_t):
 eps; v = sqrt(abar) eps - sqrt(1 - abar) x0, from which eps = sqrt(abar) v + sqrt(1 - abar) x_t;
 x0, from which eps = (x_t - sqrt(abar) x0) / sqrt(1 - abar). Training: :mod:`.training`.
+
+Without ``--checkpoint`` the provider loads the shipped weights trained on the run's ``--dataset``
+(found from the manifests in ``denoisebench/weights/``, :mod:`~denoisebench.training.checkpoint.shipped`),
+or says there are none and how to train them. Every checkpoint is checked against the run's data
+(:mod:`~denoisebench.training.checkpoint.trained_for`): another image shape is a one-line error,
+another dataset of the same shape a warning recorded in run.json.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from torch import nn
 
 from ...diffusion.schedule import NoiseSchedule
 from ...errors import DenoisebenchError
-from ...training.checkpoint import LoadedWeights, load_weights, resolve_checkpoint
+from ...training.checkpoint import (LoadedWeights, TrainedFor, check_trained_for, load_weights, resolve_checkpoint,
+                                    shipped_for, trained_for)
 from ..base import EpsilonProvider, ProviderContext
 from .model import UNetConfig
 from .training import UNetRecipe
@@ -27,7 +34,8 @@ SHIPPED = WEIGHTS_DIR / "unet-mnist-5k.safetensors"
 
 class UNetProvider(EpsilonProvider):
     name: ClassVar[str] = "unet"
-    description: ClassVar[str] = "time-conditioned U-Net (trained; shipped checkpoint for mnist-5k)"
+    description: ClassVar[str] = ("time-conditioned U-Net (trained; the shipped checkpoint of --dataset, "
+                                  "see denoisebench/weights/)")
     options: ClassVar[dict[str, str]] = {
         "compile": "torch.compile the network: 1 or 0 (default 0)",
         "channels_last": "channels-last memory format: 1 or 0 (default 1)",
@@ -42,6 +50,7 @@ class UNetProvider(EpsilonProvider):
         self.weights: LoadedWeights | None = None
         self._tables: tuple[torch.Tensor, torch.Tensor] | None = None
         self._schedule_key: tuple[str, int] | None = None
+        self.warnings: list[str] = []
 
     @classmethod
     def from_model(cls, model: nn.Module, context: ProviderContext) -> UNetProvider:
@@ -53,9 +62,19 @@ class UNetProvider(EpsilonProvider):
     @classmethod
     def from_context(cls, context: ProviderContext) -> UNetProvider:
         cls(context)  # validate options before loading anything
-        model, weights = load_weights(cls, resolve_checkpoint(cls, context), context.device)
+        dataset = context.dataset
+        if context.checkpoint is None and dataset is not None:
+            path = shipped_for(cls.name, WEIGHTS_DIR, dataset.id)
+        else:
+            path = resolve_checkpoint(cls, context)
+        model, weights = load_weights(cls, path, context.device)
+        record = trained_for(weights.metadata) or TrainedFor(None, None, model.config.image_shape)
+        warning = check_trained_for(record, dataset, path, cls.name)
+        if dataset is not None and tuple(model.config.image_shape) != tuple(dataset.image_shape):
+            check_trained_for(TrainedFor(None, None, model.config.image_shape), dataset, path, cls.name)
         provider = cls.from_model(model, context)
         provider.weights = weights
+        provider.warnings = [warning] if warning else []
         return provider
 
     def _optimise(self, model: nn.Module) -> nn.Module:
@@ -102,6 +121,10 @@ class UNetProvider(EpsilonProvider):
                 if key in meta:
                     out[key] = read.get(key, str)(meta[key])
             out["sha256"] = self.weights.sha256
+        if self.config is not None:
+            out["image_shape"] = list(self.config.image_shape)
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         out["compile"] = self.flag_option("compile")
         out["channels_last"] = self.flag_option("channels_last", True)
         return out
