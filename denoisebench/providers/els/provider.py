@@ -14,6 +14,10 @@ provider would round-trip through [0, 1] units for nothing). Boundaries (:mod:`.
 ``zeros``, the boundary-aware machine of zero-padded networks (default; our U-Net pads with zeros),
 or ``circular``, the fully equivariant machine on the torus. With ``zeros`` the whole-image size
 2 max(H, W) - 1 is computed as what it equals, the empirical denoiser of the train split.
+
+Colour (C = 3): patches are C x P x P and the estimate of a pixel's C values is one softmax over
+them (:mod:`.patches`). The default schedule was calibrated on 28 x 28 digits; the sizes it names
+above the image's own limit are an error for smaller images: pass ``-o patch=...``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ...datasets.base import to_nhwc
 from ...diffusion.forward import eps_from_x0
 from ...diffusion.schedule import NoiseSchedule
 from ...errors import DenoisebenchError
@@ -70,10 +75,12 @@ class ELSProvider(EpsilonProvider):
         if self.padding not in PADDINGS:
             raise DenoisebenchError(f"option padding of provider 'els' must be one of {', '.join(PADDINGS)}, "
                                     f"got {self.padding!r}")
-        self.train = context.dataset.train_images
-        self.whole = max_patch_size(*self.train.shape[1:], "zeros") if self.padding == "zeros" else None
+        self.train = context.dataset.train_images  # N x H x W (grey) or N x H x W x C
+        _, height, width = context.dataset.image_shape
+        self.width = width
+        self.whole = max_patch_size(height, width, "zeros") if self.padding == "zeros" else None
         for size in self.schedule.sizes():
-            check_patch_size(size, *self.train.shape[1:], self.padding)
+            check_patch_size(size, height, width, self.padding)
         self._banks: dict[int, list[PatchBank]] = {}
         self._tensors: dict[tuple[int, torch.dtype], list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {}
 
@@ -99,8 +106,8 @@ class ELSProvider(EpsilonProvider):
     def _bank_tensors(self, size: int, dtype: torch.dtype) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         key = (size, dtype)
         if key not in self._tensors:
-            width, device = self.train.shape[2], self.context.device
-            self._tensors[key] = [(torch.from_numpy(bank.pixels(width)).to(device), *bank.tensors(dtype, device))
+            device = self.context.device
+            self._tensors[key] = [(torch.from_numpy(bank.pixels(self.width)).to(device), *bank.tensors(dtype, device))
                                   for bank in self.banks(size)]
         return self._tensors[key]
 
@@ -113,7 +120,8 @@ class ELSProvider(EpsilonProvider):
             if self.patches is not None and self.patches < len(images):
                 rng = np.random.default_rng([self.sample_seed, 0, 0])
                 images = images[np.sort(rng.choice(len(images), self.patches, replace=False))]
-            flat = torch.from_numpy(images.reshape(len(images), -1)).to(self.context.device, x_t.dtype) / 127.5 - 1
+            chw = np.moveaxis(to_nhwc(images), 3, 1).reshape(len(images), -1)  # channel-major, as x_t.flatten(1)
+            flat = torch.from_numpy(np.ascontiguousarray(chw)).to(self.context.device, x_t.dtype) / 127.5 - 1
             self._tensors[key] = [(flat, (flat ** 2).sum(dim=1), flat)]
         flat, sq, _ = self._tensors[key][0]
         return empirical_x0(x_t.flatten(1), abar, flat, sq, self.chunk).view_as(x_t)
