@@ -41,7 +41,10 @@ class UNetProvider(EpsilonProvider):
         "channels_last": "channels-last memory format: 1 or 0 (default 1)",
     }
     training: ClassVar[type[UNetRecipe]] = UNetRecipe
-    default_checkpoint: ClassVar[Path | None] = SHIPPED
+    #: None: without --checkpoint the shipped weights of the run's dataset are looked up in
+    #: ``shipped_weights_dir`` (a subclass may set a fixed default instead).
+    default_checkpoint: ClassVar[Path | None] = None
+    shipped_weights_dir: ClassVar[Path] = WEIGHTS_DIR
 
     def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)
@@ -63,8 +66,8 @@ class UNetProvider(EpsilonProvider):
     def from_context(cls, context: ProviderContext) -> UNetProvider:
         cls(context)  # validate options before loading anything
         dataset = context.dataset
-        if context.checkpoint is None and dataset is not None:
-            path = shipped_for(cls.name, WEIGHTS_DIR, dataset.id)
+        if context.checkpoint is None and cls.default_checkpoint is None:
+            path = shipped_for(cls.name, cls.shipped_weights_dir, dataset.id if dataset is not None else "mnist-5k")
         else:
             path = resolve_checkpoint(cls, context)
         model, weights = load_weights(cls, path, context.device)
