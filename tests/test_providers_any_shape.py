@@ -131,9 +131,20 @@ def test_els_whole_image_size_is_the_empirical_denoiser_in_colour() -> None:
     assert torch.allclose(els_x0(x, sched.alpha_bars[t], 17, "zeros", banks, chunk=2), want, atol=1e-9)
 
 
-def test_els_default_schedule_names_the_fix_on_small_images() -> None:
+def test_els_default_schedule_fits_any_image() -> None:
+    """The calibrated schedule's whole-image entries (55 for 28 x 28) become the image's own whole
+    size; other entries are capped by it; 28 x 28 with zeros keeps the calibrated schedule."""
+    from denoisebench.providers.els.provider import DEFAULT_SCHEDULE, default_schedule_for
+
+    assert default_schedule_for(28, 28, "zeros") == DEFAULT_SCHEDULE
+    colour = ELSProvider(ProviderContext(colour_dataset(h=32, w=32)))
+    assert colour.schedule.sizes() == [1, 3, 5, 11, 63] and colour.whole == 63
+    small = ELSProvider(ProviderContext(colour_dataset(h=8, w=9), options={"padding": "circular"}))
+    assert small.schedule.sizes() == [1, 3, 5, 7]
+    x = torch.randn(1, 3, 8, 9)
+    assert small.predict_eps(x, torch.tensor([600]), linear_schedule(1000)).shape == x.shape
     with pytest.raises(DenoisebenchError, match="exceeds the 8 x 8 image"):
-        ELSProvider(ProviderContext(colour_dataset(h=8, w=8), options={"padding": "circular"}))
+        ELSProvider(ProviderContext(colour_dataset(h=8, w=8), options={"padding": "circular", "patch": "9"}))
 
 
 class ChannelSwap(PerImageRestorationProvider):
@@ -201,3 +212,14 @@ def test_the_shipped_grey_kbnet_on_colour_data_is_a_one_line_error() -> None:
     assert "\n" not in msg
     assert msg.startswith("checkpoint kbnet-mnist-5k.safetensors was trained on 1 x 28 x 28 images (mnist-5k)")
     assert "dataset tiny-colour has 3 x 12 x 20" in msg and "--provider kbnet --dataset tiny-colour" in msg
+
+
+def test_kbnet_training_takes_its_channels_from_the_data() -> None:
+    from denoisebench.providers.kbnet.config import KBNetConfig
+    from denoisebench.providers.kbnet.training import KBNetRecipe
+
+    cfg = KBNetRecipe.config_for_data(KBNetConfig(), (3, 12, 20), set())
+    net = KBNetRecipe(cfg).build_model()
+    assert cfg.img_channel == 3 and net(torch.rand(1, 3, 12, 20)).shape == (1, 3, 12, 20)
+    with pytest.raises(DenoisebenchError, match="-m img_channel=1 contradicts the dataset's 3-channel images"):
+        KBNetRecipe.config_for_data(KBNetConfig(img_channel=1), (3, 12, 20), {"img_channel"})

@@ -16,8 +16,9 @@ or ``circular``, the fully equivariant machine on the torus. With ``zeros`` the 
 2 max(H, W) - 1 is computed as what it equals, the empirical denoiser of the train split.
 
 Colour (C = 3): patches are C x P x P and the estimate of a pixel's C values is one softmax over
-them (:mod:`.patches`). The default schedule was calibrated on 28 x 28 digits; the sizes it names
-above the image's own limit are an error for smaller images: pass ``-o patch=...``.
+them (:mod:`.patches`). The default schedule was calibrated on 28 x 28 digits; on other shapes
+its whole-image entries (55) mean this image's whole-image size and its other sizes are capped by
+it (:func:`default_schedule_for`); an explicit ``-o patch`` beyond the image is a one-line error.
 """
 
 from __future__ import annotations
@@ -50,6 +51,21 @@ DEFAULT_SCHEDULE = ("0.02645:1,0.04357:1,0.09227:1,0.1728:1,0.3388:3,0.7193:3,1.
 DEFAULT_PATCHES = 4096
 
 
+#: The size that stands for "the whole image" in :data:`DEFAULT_SCHEDULE` (2 x 28 - 1).
+DEFAULT_WHOLE = 55
+
+
+def default_schedule_for(height: int, width: int, padding: str) -> str:
+    """:data:`DEFAULT_SCHEDULE` for an H x W image: its whole-image entries (55, for 28 x 28) become
+    this image's largest size, the others are capped by it. Unchanged for 28 x 28 with zeros."""
+    top = max_patch_size(height, width, padding)
+    entries = []
+    for item in DEFAULT_SCHEDULE.split(","):
+        sigma, size = item.split(":")
+        entries.append(f"{sigma}:{top if int(size) == DEFAULT_WHOLE else min(int(size), top)}")
+    return ",".join(entries)
+
+
 class ELSProvider(EpsilonProvider):
     name: ClassVar[str] = "els"
     description: ClassVar[str] = ("equivariant local score machine (Kamb & Ganguli 2025): mosaic of training "
@@ -67,16 +83,18 @@ class ELSProvider(EpsilonProvider):
     def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)
         opts = context.options
-        self.schedule = parse_patch_schedule(opts.get("patch", DEFAULT_SCHEDULE))
-        self.patches = self._int_option("patches", DEFAULT_PATCHES, allow_all=True)
-        self.chunk = self._int_option("chunk", 2048)
-        self.sample_seed = self._int_option("sample_seed", 0, low=0)
+        _, height, width = context.dataset.image_shape
         self.padding = opts.get("padding", "zeros")
         if self.padding not in PADDINGS:
             raise DenoisebenchError(f"option padding of provider 'els' must be one of {', '.join(PADDINGS)}, "
                                     f"got {self.padding!r}")
+        given = opts.get("patch")
+        self.schedule = parse_patch_schedule(given if given is not None
+                                             else default_schedule_for(height, width, self.padding))
+        self.patches = self._int_option("patches", DEFAULT_PATCHES, allow_all=True)
+        self.chunk = self._int_option("chunk", 2048)
+        self.sample_seed = self._int_option("sample_seed", 0, low=0)
         self.train = context.dataset.train_images  # N x H x W (grey) or N x H x W x C
-        _, height, width = context.dataset.image_shape
         self.width = width
         self.whole = max_patch_size(height, width, "zeros") if self.padding == "zeros" else None
         for size in self.schedule.sizes():
