@@ -13,7 +13,7 @@ Any C x H x W: D = C H W, pixels in the tensors' channel-major order, so the cov
 colour channels as well as positions. Cost: the covariance is D x D (784^2 for MNIST; 3,072^2 =
 75 MB in float64 for 3 x 32 x 32), the fit is O(N D^2) for the covariance plus O(D^3) for the
 eigendecomposition, and each call two B x D x D products. Measured on one core of this project's
-VM (4,000 random train images, /tmp script in the providers report): 1 x 28 x 28 fit 0.4 s, call
+VM (4,000 random train images; table in docs/providers.md): 1 x 28 x 28 fit 0.4 s, call
 0.06 ms per image; 3 x 32 x 32 fit 20 s, call 1.0 ms per image, about 0.5 GB peak memory (the
 float64 train matrix, covariance and eigenvectors, and the float32/float64 copies the calls use).
 The eigendecomposition is the low-rank path already: with N < D train images the covariance has
