@@ -4,8 +4,8 @@ Two files per training run, both written atomically (:func:`denoisebench.fileio.
 
 * ``PATH`` (``*.safetensors``): the EMA weights, i.e. the model used for sampling; metadata (all
   strings) holds ``format``, ``provider``, ``model_config`` (JSON), ``dataset``, ``dataset_hash``,
-  ``image_shape`` (JSON [C, H, W]; :mod:`.trained_for`), ``schedule``, ``step``, ``run_id``, ``git_commit``, ``code_version``, ``train_config`` (JSON),
-  ``created``.
+  ``image_shape`` (JSON [C, H, W]; :mod:`.trained_for`), ``schedule``, ``step``, ``run_id``,
+  ``git_commit``, ``code_version``, ``train_config`` (JSON), ``created``.
 * :func:`state_path` (``*.state.safetensors``): what ``--resume`` needs, with the same ``run_id``.
 
 Modules: :mod:`.files` (reading safetensors and official ``.pth`` files, state-dict unwrapping,

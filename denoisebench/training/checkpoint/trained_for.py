@@ -97,7 +97,8 @@ def check_trained_for(record: TrainedFor | None, dataset: object, checkpoint: Pa
         return None
     what = (f"dataset {record.dataset}" if not same_id
             else f"another version of {record.dataset} (content hash {str(record.dataset_hash)[:12]})")
-    warning = (f"checkpoint {name} was trained on {what}, not on {dataset.id} "  # type: ignore[attr-defined]
-               f"(hash {dataset.content_hash[:12]}); the images have the same shape, so it runs")  # type: ignore[attr-defined]
+    run_id, run_hash = dataset.id, dataset.content_hash  # type: ignore[attr-defined]
+    warning = (f"checkpoint {name} was trained on {what}, not on {run_id} (hash {run_hash[:12]}); "
+               "the images have the same shape, so it runs")
     print(f"warning: {warning}", file=sys.stderr)
     return warning
