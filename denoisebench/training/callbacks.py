@@ -145,8 +145,7 @@ def checkpoint_metadata(run: TrainingRun) -> dict[str, str]:
         "provider": config.provider,
         "model_config": ckpt.config_to_json(run.recipe.config),
         "train_config": json.dumps(config.to_json_dict(), sort_keys=True),
-        "dataset": run.dataset.id,
-        "dataset_hash": run.dataset.content_hash,
+        **ckpt.metadata_for(run.dataset),  # dataset, dataset_hash, image_shape
         "schedule": json.dumps({"name": config.schedule, "T": config.T}),
         "step": str(run.step),
         "run_id": run.run_id,

@@ -13,7 +13,7 @@ checkpoints, exact ``--resume``, Ctrl-C, DDP, periodic evaluation); the recipe s
     A freshly initialised network for ``self.config`` (the trainer seeds torch first).
 ``draw(x0, generator, schedule)``
     ALL the randomness of one step, for the whole *global* batch, from the given CPU generator
-    (never the global RNG). ``x0`` is float32 B x 1 x H x W in [-1, 1]. Every tensor returned has
+    (never the global RNG). ``x0`` is float32 B x C x H x W in [-1, 1]. Every tensor returned has
     the batch first: the trainer slices the dict to give each DDP rank its shard, which is what
     makes an N-process run equal a 1-process run with the same global batch.
 ``training_loss(forward, batch, schedule)``
@@ -22,7 +22,8 @@ checkpoints, exact ``--resume``, Ctrl-C, DDP, periodic evaluation); the recipe s
     it is what synchronises gradients), so a recipe calls it and never inspects it: the
     architecture is ``self.config``.
 
-Optional: ``train_defaults`` (trainer option defaults for this provider: ``lr``, ``batch_size``,
+Optional: :meth:`~TrainingRecipe.config_for_data` (take the image channels and size from the
+training data), ``train_defaults`` (trainer option defaults for this provider: ``lr``, ``batch_size``,
 ``warmup``, ``ema_decay``, ...), :meth:`~TrainingRecipe.config_from_dict` (to read configs stored
 by older versions) and :meth:`~TrainingRecipe.infer_config` (to load weights files that store no
 config, e.g. a network's official release, by reading the architecture off the tensor shapes).
@@ -85,6 +86,13 @@ class TrainingRecipe:
         values = {k: (tuple(v) if isinstance(v, list) and typing.get_origin(hints[k]) is tuple else v)
                   for k, v in data.items()}
         return cls.model_config_cls(**values)
+
+    @classmethod
+    def config_for_data(cls, config: Any, image_shape: tuple[int, int, int], explicit: set[str]) -> Any:
+        """The config adapted to the training data's (C, H, W), called by the trainer once the
+        dataset is loaded; ``explicit`` names the fields the user set with ``-m`` (a recipe keeps
+        those, or refuses them in one line when they contradict the data). Default: unchanged."""
+        return config
 
     @classmethod
     def infer_config(cls, state_dict: Mapping[str, torch.Tensor]) -> Any | None:

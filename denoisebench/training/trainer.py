@@ -189,6 +189,7 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
         subset = subset_of(config, dataset)  # --train-size/--train-subset: part of the train split
         if subset is not None:
             data = data[torch.from_numpy(subset)]
+        recipe = recipe_cls(recipe_cls.config_for_data(recipe.config, dataset.image_shape, set(config.model_options)))
         torch.manual_seed(config.seed)
         model = recipe.build_model().to(d.device)
         ema = ModelEmaV3(model, decay=config.ema_decay, use_warmup=True, warmup_power=config.ema_power)

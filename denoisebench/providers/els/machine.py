@@ -27,37 +27,37 @@ QUERY_BLOCK = 256
 def streamed_softmax_mean(queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
                           chunk: int = 2048, query_block: int = QUERY_BLOCK) -> torch.Tensor:
     """sum_k softmax_k(queries @ keys^T) values_k / (its last column): rows of ``values`` are
-    [centre, 1], so the result is the weighted mean of the centres, one per query row."""
-    out = torch.empty(queries.shape[0], dtype=queries.dtype, device=queries.device)
+    [centre in each of C channels, 1], so the result (rows x C) is the weighted mean of the centres."""
+    out = torch.empty((queries.shape[0], values.shape[1] - 1), dtype=queries.dtype, device=queries.device)
     for q0 in range(0, queries.shape[0], query_block):
         q = queries[q0:q0 + query_block]
         top = torch.full((q.shape[0], 1), -torch.inf, dtype=q.dtype, device=q.device)
-        acc = torch.zeros((q.shape[0], 2), dtype=q.dtype, device=q.device)
+        acc = torch.zeros((q.shape[0], values.shape[1]), dtype=q.dtype, device=q.device)
         for k0 in range(0, keys.shape[0], chunk):
             logits = q @ keys[k0:k0 + chunk].T
             new_top = torch.maximum(top, logits.amax(dim=1, keepdim=True))
             logits.sub_(new_top).exp_()
             acc = acc * torch.exp(top - new_top) + logits @ values[k0:k0 + chunk]
             top = new_top
-        out[q0:q0 + query_block] = acc[:, 0] / acc[:, 1]
+        out[q0:q0 + query_block] = acc[:, :-1] / acc[:, -1:]
     return out
 
 
 def els_x0(x_t: torch.Tensor, abar: torch.Tensor, size: int, padding: str,
            banks: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], chunk: int = 2048) -> torch.Tensor:
-    """The ELS estimate of x0 for ``x_t`` (B x 1 x H x W) at each row's alpha-bar ``abar`` (B,).
+    """The ELS estimate of x0 for ``x_t`` (B x C x H x W) at each row's alpha-bar ``abar`` (B,).
 
     ``banks``: per boundary class, (flat pixel indices it answers, keys, values) as made by
     :meth:`PatchBank.pixels` and :meth:`PatchBank.tensors`.
     """
-    b, _, h, w = x_t.shape
+    b, c, h, w = x_t.shape
     a = abar.to(device=x_t.device, dtype=x_t.dtype).view(b, 1, 1)
-    q = query_patches(x_t, size, padding, abar)  # B x HW x P^2
+    q = query_patches(x_t, size, padding, abar)  # B x HW x C P^2
     c1 = a.sqrt() / (1 - a)
     c2 = (-a / (2 * (1 - a))).expand(b, h * w, 1)
     queries = torch.cat([c1 * q, c2, torch.ones_like(c2)], dim=2)
-    out = torch.empty((b, h * w), dtype=x_t.dtype, device=x_t.device)
+    out = torch.empty((b, h * w, c), dtype=x_t.dtype, device=x_t.device)
     for pixels, keys, values in banks:
         rows = queries[:, pixels].reshape(-1, queries.shape[2])
-        out[:, pixels] = streamed_softmax_mean(rows, keys, values, chunk).view(b, len(pixels))
-    return out.view_as(x_t)
+        out[:, pixels] = streamed_softmax_mean(rows, keys, values, chunk).view(b, len(pixels), c)
+    return out.permute(0, 2, 1).reshape(b, c, h, w).contiguous()

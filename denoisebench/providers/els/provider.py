@@ -14,6 +14,11 @@ provider would round-trip through [0, 1] units for nothing). Boundaries (:mod:`.
 ``zeros``, the boundary-aware machine of zero-padded networks (default; our U-Net pads with zeros),
 or ``circular``, the fully equivariant machine on the torus. With ``zeros`` the whole-image size
 2 max(H, W) - 1 is computed as what it equals, the empirical denoiser of the train split.
+
+Colour (C = 3): patches are C x P x P and the estimate of a pixel's C values is one softmax over
+them (:mod:`.patches`). The default schedule was calibrated on 28 x 28 digits; on other shapes
+its whole-image entries (55) mean this image's whole-image size and its other sizes are capped by
+it (:func:`default_schedule_for`); an explicit ``-o patch`` beyond the image is a one-line error.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ...datasets.base import to_nhwc
 from ...diffusion.forward import eps_from_x0
 from ...diffusion.schedule import NoiseSchedule
 from ...errors import DenoisebenchError
@@ -45,6 +51,21 @@ DEFAULT_SCHEDULE = ("0.02645:1,0.04357:1,0.09227:1,0.1728:1,0.3388:3,0.7193:3,1.
 DEFAULT_PATCHES = 4096
 
 
+#: The size that stands for "the whole image" in :data:`DEFAULT_SCHEDULE` (2 x 28 - 1).
+DEFAULT_WHOLE = 55
+
+
+def default_schedule_for(height: int, width: int, padding: str) -> str:
+    """:data:`DEFAULT_SCHEDULE` for an H x W image: its whole-image entries (55, for 28 x 28) become
+    this image's largest size, the others are capped by it. Unchanged for 28 x 28 with zeros."""
+    top = max_patch_size(height, width, padding)
+    entries = []
+    for item in DEFAULT_SCHEDULE.split(","):
+        sigma, size = item.split(":")
+        entries.append(f"{sigma}:{top if int(size) == DEFAULT_WHOLE else min(int(size), top)}")
+    return ",".join(entries)
+
+
 class ELSProvider(EpsilonProvider):
     name: ClassVar[str] = "els"
     description: ClassVar[str] = ("equivariant local score machine (Kamb & Ganguli 2025): mosaic of training "
@@ -62,18 +83,22 @@ class ELSProvider(EpsilonProvider):
     def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)
         opts = context.options
-        self.schedule = parse_patch_schedule(opts.get("patch", DEFAULT_SCHEDULE))
-        self.patches = self._int_option("patches", DEFAULT_PATCHES, allow_all=True)
-        self.chunk = self._int_option("chunk", 2048)
-        self.sample_seed = self._int_option("sample_seed", 0, low=0)
+        _, height, width = context.dataset.image_shape
         self.padding = opts.get("padding", "zeros")
         if self.padding not in PADDINGS:
             raise DenoisebenchError(f"option padding of provider 'els' must be one of {', '.join(PADDINGS)}, "
                                     f"got {self.padding!r}")
-        self.train = context.dataset.train_images
-        self.whole = max_patch_size(*self.train.shape[1:], "zeros") if self.padding == "zeros" else None
+        given = opts.get("patch")
+        self.schedule = parse_patch_schedule(given if given is not None
+                                             else default_schedule_for(height, width, self.padding))
+        self.patches = self._int_option("patches", DEFAULT_PATCHES, allow_all=True)
+        self.chunk = self._int_option("chunk", 2048)
+        self.sample_seed = self._int_option("sample_seed", 0, low=0)
+        self.train = context.dataset.train_images  # N x H x W (grey) or N x H x W x C
+        self.width = width
+        self.whole = max_patch_size(height, width, "zeros") if self.padding == "zeros" else None
         for size in self.schedule.sizes():
-            check_patch_size(size, *self.train.shape[1:], self.padding)
+            check_patch_size(size, height, width, self.padding)
         self._banks: dict[int, list[PatchBank]] = {}
         self._tensors: dict[tuple[int, torch.dtype], list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {}
 
@@ -99,8 +124,8 @@ class ELSProvider(EpsilonProvider):
     def _bank_tensors(self, size: int, dtype: torch.dtype) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         key = (size, dtype)
         if key not in self._tensors:
-            width, device = self.train.shape[2], self.context.device
-            self._tensors[key] = [(torch.from_numpy(bank.pixels(width)).to(device), *bank.tensors(dtype, device))
+            device = self.context.device
+            self._tensors[key] = [(torch.from_numpy(bank.pixels(self.width)).to(device), *bank.tensors(dtype, device))
                                   for bank in self.banks(size)]
         return self._tensors[key]
 
@@ -113,7 +138,8 @@ class ELSProvider(EpsilonProvider):
             if self.patches is not None and self.patches < len(images):
                 rng = np.random.default_rng([self.sample_seed, 0, 0])
                 images = images[np.sort(rng.choice(len(images), self.patches, replace=False))]
-            flat = torch.from_numpy(images.reshape(len(images), -1)).to(self.context.device, x_t.dtype) / 127.5 - 1
+            chw = np.moveaxis(to_nhwc(images), 3, 1).reshape(len(images), -1)  # channel-major, as x_t.flatten(1)
+            flat = torch.from_numpy(np.ascontiguousarray(chw)).to(self.context.device, x_t.dtype) / 127.5 - 1
             self._tensors[key] = [(flat, (flat ** 2).sum(dim=1), flat)]
         flat, sq, _ = self._tensors[key][0]
         return empirical_x0(x_t.flatten(1), abar, flat, sq, self.chunk).view_as(x_t)

@@ -5,8 +5,13 @@ core adapter (:class:`~denoisebench.providers.restoration.RestorationProvider`) 
 epsilon, in the mode chosen with ``-o mode=tweedie|scaled|seed``.
 
 Weights (``--checkpoint``): a checkpoint written by ``denoisebench train --provider kbnet``, an
-official KBNet ``.pth`` (``gau_gray_15/25/50.pth``) or any safetensors KBNet_s state dict; without
-one, the shipped MNIST model ``denoisebench/weights/kbnet-mnist-5k.safetensors``.
+official KBNet ``.pth`` (``gau_gray_15/25/50.pth`` for grey data, ``gau_color_15/25/50.pth`` for
+colour data: ``KBNet_s`` with 3 input and output channels, loaded strictly) or any safetensors
+KBNet_s state dict; without one, the shipped MNIST model ``denoisebench/weights/kbnet-mnist-5k.safetensors``.
+The network is fully convolutional, so official files run at any H x W (padded to a multiple of
+2^levels); their channel count must be the dataset's. A checkpoint written by ``denoisebench train``
+also records its data (:mod:`~denoisebench.training.checkpoint.trained_for`): another image shape
+is a one-line error, another dataset of that shape a warning recorded in run.json.
 
 Training (``denoisebench train --provider kbnet``) is restoration training, described in
 :mod:`.training` (the :class:`~.training.KBNetRecipe` this class refers to).
@@ -24,7 +29,8 @@ import torch
 from torch import nn
 
 from ...errors import DenoisebenchError
-from ...training.checkpoint import load_weights, resolve_checkpoint
+from ...training.checkpoint import check_trained_for, load_weights, resolve_checkpoint, trained_for
+from ...training.checkpoint.trained_for import shape_text
 from ..base import EpsilonProvider, ProviderContext
 from ..restoration import RestorationProvider
 from .arch import KBNetS, count_parameters
@@ -70,6 +76,7 @@ class KBNetProvider(RestorationProvider):
         self._compiled = self.flag_option("compile")
         self._forward = torch.compile(self.net, dynamic=False) if self._compiled else self.net
         self.source = dict(source or {})
+        self.warnings: list[str] = []
         self.noise_range, self.noise_range_source = self._resolve_noise_range()
         if self.mode == "scaled" and math.isinf(self.noise_range[1]):
             raise DenoisebenchError(
@@ -94,8 +101,19 @@ class KBNetProvider(RestorationProvider):
 
     @classmethod
     def from_context(cls, context: ProviderContext) -> EpsilonProvider:
-        net, source = load_network(resolve_checkpoint(cls, context))
-        return cls(context, net, source)
+        path = resolve_checkpoint(cls, context)
+        net, source = load_network(path)
+        warning = check_trained_for(trained_for(source.pop("metadata", {})), context.dataset, path, cls.name)
+        dataset = context.dataset
+        if dataset is not None and net.config.img_channel != dataset.channels:
+            raise DenoisebenchError(
+                f"checkpoint {Path(path).name} is a KBNet_s for {net.config.img_channel}-channel images; dataset "
+                f"{dataset.id} has {shape_text(dataset.image_shape)}: pass a checkpoint for "
+                f"{dataset.channels}-channel images (official: gau_{'color' if dataset.channels == 3 else 'gray'}_25.pth) "
+                f"or train one with 'denoisebench train --provider kbnet --dataset {dataset.id}'")
+        provider = cls(context, net, source)
+        provider.warnings = [warning] if warning else []
+        return provider
 
     @classmethod
     def from_model(cls, model: nn.Module, context: ProviderContext) -> EpsilonProvider:
@@ -119,7 +137,7 @@ class KBNetProvider(RestorationProvider):
                 "checkpoint": self.source.get("path"), "checkpoint_sha256": self.source.get("sha256"),
                 "checkpoint_format": self.source.get("format"),
                 "architecture": cfg, "training": trained, "parameters": count_parameters(self.net),
-                "compile": self._compiled}
+                "compile": self._compiled, **({"warnings": list(self.warnings)} if self.warnings else {})}
 
 
 def load_network(path: Path) -> tuple[KBNetS, dict[str, Any]]:
@@ -130,4 +148,5 @@ def load_network(path: Path) -> tuple[KBNetS, dict[str, Any]]:
     """
     net, weights = load_weights(KBNetProvider, path)
     assert isinstance(net, KBNetS)
-    return net, {"path": str(weights.path), "sha256": weights.sha256, "format": weights.kind}
+    return net, {"path": str(weights.path), "sha256": weights.sha256, "format": weights.kind,
+                 "metadata": dict(weights.metadata)}

@@ -12,6 +12,8 @@ the usual restoration loss, trains the posterior median instead (the shipped
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -92,6 +94,19 @@ class KBNetRecipe(TrainingRecipe):
         data.setdefault("precond", "none")
         data.setdefault("sigma_dist", "loguniform")
         return super().config_from_dict(data)
+
+    @classmethod
+    def config_for_data(cls, config: KBNetConfig, image_shape: tuple[int, int, int], explicit: set[str]
+                        ) -> KBNetConfig:
+        """``img_channel`` from the data (a contradicting ``-m img_channel`` is a one-line error); the
+        network is fully convolutional, so the image size needs no field."""
+        from ...errors import DenoisebenchError
+
+        channels = image_shape[0]
+        if "img_channel" in explicit and config.img_channel != channels:
+            raise DenoisebenchError(f"-m img_channel={config.img_channel} contradicts the dataset's {channels}-channel "
+                                    "images: drop it (kbnet takes its channels from the data)")
+        return dataclasses.replace(config, img_channel=channels)
 
     @classmethod
     def infer_config(cls, state_dict: Mapping[str, torch.Tensor]) -> KBNetConfig:

@@ -1,4 +1,10 @@
-"""A small time-conditioned U-Net for 28 x 28 grey images, sized for CPU sampling.
+"""A small time-conditioned U-Net for C x H x W images (C = 1 or 3, any H, W), sized for CPU sampling.
+
+The image's channels and size are part of the config (``in_channels``, ``image_size`` = height,
+``image_width``; ``denoisebench train`` takes them from the dataset) and so of every checkpoint.
+Sizes need not be powers of two: each stride-2 conv rounds up (ceil(n / 2)) and each upsampling
+goes back to its skip's exact size; only the patch stem needs ``patch`` to divide H and W (a
+one-line error otherwise: use ``-m patch=1``).
 
 Layout (config :class:`UNetConfig`): an optional pixel-unshuffle "patch" stem (patch = 2 turns
 1 x 28 x 28 into 4 x 14 x 14, cutting every later layer's cost by 4), then one level per entry of
@@ -34,12 +40,25 @@ class UNetConfig:
     heads: int = 4
     patch: int = 2
     groups: int = 8
+    #: Image height (and width, unless ``image_width`` is set) in pixels.
     image_size: int = 28
     in_channels: int = 1
+    #: Image width in pixels; 0: square (``image_size``). Configs from before this field are square.
+    image_width: int = 0
     #: What the network predicts: 'eps', 'v' (v = sqrt(abar) eps - sqrt(1 - abar) x0) or 'x0'.
     parameterisation: str = "v"
     #: Min-SNR-gamma loss weighting (Hang et al. 2023); 0 turns it off (plain MSE).
     min_snr_gamma: float = 5.0
+
+    @property
+    def width(self) -> int:
+        """The image width in pixels."""
+        return self.image_width or self.image_size
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of the images this network is built for."""
+        return (self.in_channels, self.image_size, self.width)
 
     def validate(self) -> None:
         from ...errors import DenoisebenchError
@@ -49,8 +68,11 @@ class UNetConfig:
                                     f"one of {', '.join(PARAMETERISATIONS)}")
         if not self.channels or any(c <= 0 or c % self.groups for c in self.channels):
             raise DenoisebenchError(f"channels {self.channels} must be positive multiples of groups={self.groups}")
-        if self.image_size % self.patch:
-            raise DenoisebenchError(f"patch {self.patch} must divide image size {self.image_size}")
+        if self.in_channels not in (1, 3):
+            raise DenoisebenchError(f"in_channels must be 1 or 3, got {self.in_channels}")
+        if self.patch < 1 or self.image_size % self.patch or self.width % self.patch:
+            raise DenoisebenchError(f"patch {self.patch} must divide the image's height and width "
+                                    f"({self.image_size} x {self.width}): use -m patch=1")
         if self.blocks < 1:
             raise DenoisebenchError(f"blocks must be at least 1, got {self.blocks}")
         if self.attention and self.channels[-1] % self.heads:

@@ -3,6 +3,12 @@
 The network outputs what its config's ``parameterisation`` says (abar = alpha_bar_t):
 eps; v = sqrt(abar) eps - sqrt(1 - abar) x0, from which eps = sqrt(abar) v + sqrt(1 - abar) x_t;
 x0, from which eps = (x_t - sqrt(abar) x0) / sqrt(1 - abar). Training: :mod:`.training`.
+
+Without ``--checkpoint`` the provider loads the shipped weights trained on the run's ``--dataset``
+(found from the manifests in ``denoisebench/weights/``, :mod:`~denoisebench.training.checkpoint.shipped`),
+or says there are none and how to train them. Every checkpoint is checked against the run's data
+(:mod:`~denoisebench.training.checkpoint.trained_for`): another image shape is a one-line error,
+another dataset of the same shape a warning recorded in run.json.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from torch import nn
 
 from ...diffusion.schedule import NoiseSchedule
 from ...errors import DenoisebenchError
-from ...training.checkpoint import LoadedWeights, load_weights, resolve_checkpoint
+from ...training.checkpoint import (LoadedWeights, TrainedFor, check_trained_for, load_weights, resolve_checkpoint,
+                                    shipped_for, trained_for)
 from ..base import EpsilonProvider, ProviderContext
 from .model import UNetConfig
 from .training import UNetRecipe
@@ -27,13 +34,17 @@ SHIPPED = WEIGHTS_DIR / "unet-mnist-5k.safetensors"
 
 class UNetProvider(EpsilonProvider):
     name: ClassVar[str] = "unet"
-    description: ClassVar[str] = "time-conditioned U-Net (trained; shipped checkpoint for mnist-5k)"
+    description: ClassVar[str] = ("time-conditioned U-Net (trained; the shipped checkpoint of --dataset, "
+                                  "see denoisebench/weights/)")
     options: ClassVar[dict[str, str]] = {
         "compile": "torch.compile the network: 1 or 0 (default 0)",
         "channels_last": "channels-last memory format: 1 or 0 (default 1)",
     }
     training: ClassVar[type[UNetRecipe]] = UNetRecipe
-    default_checkpoint: ClassVar[Path | None] = SHIPPED
+    #: None: without --checkpoint the shipped weights of the run's dataset are looked up in
+    #: ``shipped_weights_dir`` (a subclass may set a fixed default instead).
+    default_checkpoint: ClassVar[Path | None] = None
+    shipped_weights_dir: ClassVar[Path] = WEIGHTS_DIR
 
     def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)
@@ -42,6 +53,7 @@ class UNetProvider(EpsilonProvider):
         self.weights: LoadedWeights | None = None
         self._tables: tuple[torch.Tensor, torch.Tensor] | None = None
         self._schedule_key: tuple[str, int] | None = None
+        self.warnings: list[str] = []
 
     @classmethod
     def from_model(cls, model: nn.Module, context: ProviderContext) -> UNetProvider:
@@ -53,9 +65,19 @@ class UNetProvider(EpsilonProvider):
     @classmethod
     def from_context(cls, context: ProviderContext) -> UNetProvider:
         cls(context)  # validate options before loading anything
-        model, weights = load_weights(cls, resolve_checkpoint(cls, context), context.device)
+        dataset = context.dataset
+        if context.checkpoint is None and cls.default_checkpoint is None:
+            path = shipped_for(cls.name, cls.shipped_weights_dir, dataset.id if dataset is not None else "mnist-5k")
+        else:
+            path = resolve_checkpoint(cls, context)
+        model, weights = load_weights(cls, path, context.device)
+        record = trained_for(weights.metadata) or TrainedFor(None, None, model.config.image_shape)
+        warning = check_trained_for(record, dataset, path, cls.name)
+        if dataset is not None and tuple(model.config.image_shape) != tuple(dataset.image_shape):
+            check_trained_for(TrainedFor(None, None, model.config.image_shape), dataset, path, cls.name)
         provider = cls.from_model(model, context)
         provider.weights = weights
+        provider.warnings = [warning] if warning else []
         return provider
 
     def _optimise(self, model: nn.Module) -> nn.Module:
@@ -105,6 +127,10 @@ class UNetProvider(EpsilonProvider):
                 subset = json.loads(meta["train_subset"])
                 out["train_subset"] = {k: v for k, v in subset.items() if k != "indices"}
             out["sha256"] = self.weights.sha256
+        if self.config is not None:
+            out["image_shape"] = list(self.config.image_shape)
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         out["compile"] = self.flag_option("compile")
         out["channels_last"] = self.flag_option("channels_last", True)
         return out

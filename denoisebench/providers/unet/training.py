@@ -8,6 +8,7 @@ v: min(SNR, g) / (SNR + 1); x0: min(SNR, g).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 import torch
@@ -36,6 +37,24 @@ class UNetRecipe(TrainingRecipe):
     train_defaults: ClassVar[dict[str, Any]] = {"lr": 2e-3, "batch_size": 128, "warmup": 200,
                                                 "ema_decay": 0.999}
     config: UNetConfig
+
+    @classmethod
+    def config_for_data(cls, config: UNetConfig, image_shape: tuple[int, int, int], explicit: set[str]
+                        ) -> UNetConfig:
+        """``in_channels``, ``image_size`` (height) and ``image_width`` from the data; a ``-m`` value
+        that contradicts the data is a one-line error."""
+        from ...errors import DenoisebenchError
+
+        c, h, w = image_shape
+        fields = {"in_channels": c, "image_size": h, "image_width": w}
+        for key, value in fields.items():
+            if key in explicit and getattr(config, key) != value and not (key == "image_width"
+                                                                        and getattr(config, key) == 0 and w == h):
+                raise DenoisebenchError(f"-m {key}={getattr(config, key)} contradicts the dataset's "
+                                        f"{c} x {h} x {w} images: drop it (the U-Net takes its shape from the data)")
+        adapted = dataclasses.replace(config, **fields)
+        adapted.validate()
+        return adapted
 
     def build_model(self) -> nn.Module:
         # channels-last weights: about 2x faster convolutions on CPU here (benchmarks/bench_unet.py)

@@ -20,6 +20,8 @@ what Tweedie's formula needs).
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -143,6 +145,15 @@ class DRUNetRecipe(TrainingRecipe):
         weight = SIGMA_DATA ** 2 / (s.square() + SIGMA_DATA ** 2)
         err = forward(noisy, s) - batch["clean"]
         return (weight.view(-1, 1, 1, 1) * err.square()).mean()
+
+    @classmethod
+    def config_for_data(cls, config: DRUNetConfig, image_shape: tuple[int, int, int], explicit: set[str]
+                        ) -> DRUNetConfig:
+        """``channels`` from the data (the network then takes channels + 1 inputs, the noise map)."""
+        if "channels" in explicit and config.channels != image_shape[0]:
+            raise DenoisebenchError(f"-m channels={config.channels} contradicts the dataset's {image_shape[0]}-channel "
+                                    "images: drop it (deepinv-drunet takes its channels from the data)")
+        return dataclasses.replace(config, channels=image_shape[0])
 
     @classmethod
     def infer_config(cls, state_dict: Mapping[str, torch.Tensor]) -> DRUNetConfig | None:
