@@ -16,9 +16,10 @@
 # (the log prints each phase's seconds: adjust STEP_SCALE from them).
 # Prints the table (memorised share, gap per level, agreement of the two subsets' models against N)
 # and writes OUT/table.md, OUT/sweep.json and OUT/sweep.png. Env: PYTHON, SIZES, STEP_SCALE,
-# SAMPLES, PROBE_IMAGES, BATCH.
+# SAMPLES, PROBE_IMAGES, BATCH, TRAIN_MINUTES (a wall-clock cap per training), PARALLEL (1: every size's trainings, then every model's probe and run, at once;
+# for a GPU machine with many cores).
 set -euo pipefail
-device=cuda quick=0
+device=cuda quick=0 parallel=${PARALLEL:-0}
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) device=$2; shift 2 ;;
@@ -62,27 +63,38 @@ with safe_open(sys.argv[1], 'pt') as f: sys.exit(int(f.metadata().get('step')) !
     fi
     "$py" -m denoisebench train -p unet --train-size "$n" --train-subset "$k" --seed "$k" --steps "$steps" --batch-size "$batch" \
       --warmup $(( steps < 200 ? steps / 4 : 200 )) --device "$device" --threads "$threads" ${model[@]+"${model[@]}"} \
-      --save-every 100000 --log-every 500 --overwrite -o "$ckpt" > "$out/logs/train-n$n-k$k.log" 2>&1 &
+      --save-every 100000 --log-every 500 ${TRAIN_MINUTES:+--minutes "$TRAIN_MINUTES"} --overwrite -o "$ckpt" > "$out/logs/train-n$n-k$k.log" 2>&1 &
   done
-  wait
-  echo "N=$n: trained 2 x $steps steps in $(( $(now) - t )) s" | tee -a "$out/logs/sweep.log"
+  if [ "$parallel" = 0 ]; then
+    wait
+    echo "N=$n: trained 2 x $steps steps in $(( $(now) - t )) s" | tee -a "$out/logs/sweep.log"
+  fi
 done
+if [ "$parallel" = 1 ]; then
+  wait
+  echo "all sizes trained in parallel in $(( $(now) - t0 )) s" | tee -a "$out/logs/sweep.log"
+fi
 t=$(now)
-for n in $sizes; do
-  for k in 0 1; do
-    ckpt="$out/ckpt/unet-n$n-k$k.safetensors"
-    probe="$out/probes/unet-n$n-k$k.json"
+score_one() {  # probe and sample one model
+  local n=$1 k=$2
+  local ckpt="$out/ckpt/unet-n$n-k$k.safetensors"
+  local probe="$out/probes/unet-n$n-k$k.json"
     if [ ! -f "$probe" ]; then
       "$py" -m denoisebench probe -p unet --checkpoint "$ckpt" --images "$pimages" --levels "$levels" --device "$device" \
-        --json --results-dir "$out/probes/dirs" > "$probe.tmp" 2> "$out/logs/probe-n$n-k$k.log"
+        --json --results-dir "$out/probes/dirs/n$n-k$k" > "$probe.tmp" 2> "$out/logs/probe-n$n-k$k.log"
       mv "$probe.tmp" "$probe"
     fi
-    if ! grep -lsq "unet-n$n-k$k.safetensors" "$out"/runs/*/run.json; then
+    if ! grep -rlsq --include=run.json "unet-n$n-k$k.safetensors" "$out/runs"; then
       "$py" -m denoisebench run -p unet --checkpoint "$ckpt" -n "$samples" --batch-size 1000 --seed 0 --device "$device" \
-        --results-dir "$out/runs" > "$out/logs/run-n$n-k$k.log" 2>&1
+        --results-dir "$out/runs/n$n-k$k" > "$out/logs/run-n$n-k$k.log" 2>&1
     fi
+}
+for n in $sizes; do
+  for k in 0 1; do
+    if [ "$parallel" = 1 ]; then score_one "$n" "$k" & else score_one "$n" "$k"; fi
   done
 done
+wait
 echo "probes and samples: $(( $(now) - t )) s" | tee -a "$out/logs/sweep.log"
 "$py" benchmarks/size_sweep_table.py "$out" | tee "$out/table.md"
 echo "total: $(( $(now) - t0 )) s" | tee -a "$out/logs/sweep.log"

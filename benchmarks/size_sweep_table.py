@@ -37,7 +37,7 @@ def collect(out: Path) -> dict[int, dict[int, dict]]:
     for path in sorted((out / "probes").glob("unet-n*-k*.json")):
         n, k = map(int, re.match(r"unet-n(\d+)-k(\d+)\.json", path.name).groups())
         table.setdefault(n, {}).setdefault(k, {})["probe"] = json.loads(path.read_text())
-    for run_json in sorted((out / "runs").glob("*/run.json")):
+    for run_json in sorted((out / "runs").glob("**/run.json")):
         record = json.loads(run_json.read_text())
         match = re.search(r"unet-n(\d+)-k(\d+)\.safetensors", str(record["provider"].get("checkpoint") or ""))
         if match:
