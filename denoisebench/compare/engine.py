@@ -50,6 +50,9 @@ def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | 
                  resample_reference: bool = True) -> Comparison:
     """Paired comparisons of every pair of entries that share a setting and at least one seed.
 
+    Settings and entries are configurations, not labels (:func:`~.collect.group_runs`): one label
+    on two configurations is a ``warn``-ing, and they are compared as two entries.
+
     ``order`` fixes the entry order (a suite's); other entries follow alphabetically. With
     ``resample_reference=False`` the held-out reference set is held fixed in the bootstrap.
     """
@@ -57,14 +60,14 @@ def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | 
     if not source.memorisation and "memorised" in metrics:
         metrics.remove("memorised")
     warn = warn or (lambda _msg: None)
-    groups = group_runs(refs)
+    groups = group_runs(refs, warn)
     wanted = [ref for by_entry in groups.values() if len(by_entry) > 1
               for by_seed in by_entry.values() for ref in by_seed.values()]
     if progress is not None:
         progress(f"features of {len(wanted)} runs")
     loaded = load_all(wanted, source, warn)
     results = []
-    for setting in sorted(groups):
+    for setting in sorted(groups, key=Setting.sort_key):
         by_entry = {e: {s: r for s, r in seeds.items() if r.run_dir in loaded}
                     for e, seeds in groups[setting].items()}
         by_entry = {e: seeds for e, seeds in by_entry.items() if seeds}

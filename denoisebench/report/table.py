@@ -16,7 +16,8 @@ import pandas as pd
 from .columns import COST_COLUMNS, MetricSpec, ReportColumn, builtins_first
 from .load import CORE_FIELDS, _num
 
-KEY = ("label", "sampler", "steps", "n")
+#: A row is one configuration (``config``, :func:`.load.configuration_ids`); the rest orders and names it.
+KEY = ("label", "sampler", "steps", "n", "config")
 
 
 @dataclass
@@ -132,6 +133,21 @@ def aggregate_seeds(group: pd.DataFrame, columns: list[ReportColumn]) -> pd.Data
     return pd.DataFrame(rows)
 
 
+def distinct_labels(group: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``group`` with each label naming one provider configuration: a label two configurations
+    share gets each one's description in brackets ('m [empirical]'); one note per shared label."""
+    from ..runs.identity import disambiguate
+
+    if "entry_config" not in group:
+        return group, []
+    keys = group["entry_config"].fillna("").astype(str) + "|" + group["label"].astype(str)
+    names, notes = disambiguate(dict(zip(keys, group["label"].astype(str))),
+                                dict(zip(keys, group["entry_description"].fillna("").astype(str))), "entry")
+    group = group.copy()
+    group["label"] = [names[k] for k in keys]
+    return group, notes
+
+
 def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str | None = None) -> list[Table]:
     """Group runs into tables that never mix datasets or feature networks; one row per configuration
     (the newest run of each seed; several seeds are averaged, :func:`aggregate_seeds`)."""
@@ -144,7 +160,7 @@ def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str 
         df = df[(df["provider"] == provider) | (df["label"] == provider)]
     tables = []
     for (ds, ds_hash, feat), group in df.groupby(["dataset", "dataset_hash", "feature_sha256"], sort=True):
-        group = group.sort_values(["created", "run_id"]).copy()
+        group, label_notes = distinct_labels(group.sort_values(["created", "run_id"]))
         specs = table_specs(group)
         columns, clash_notes = table_columns(specs)
         for col in columns:  # a run without some metric shows "–" there
@@ -160,7 +176,8 @@ def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str 
                          "seed-to-seed standard deviation (the newest run of each seed counts).")
         floors = _floor_rows(kept, columns)
         rows = pd.concat([kept, pd.DataFrame(floors)], ignore_index=True) if floors else kept.reset_index(drop=True)
-        table = Table(str(ds), str(ds_hash), str(feat), rows, specs, columns, notes=notes + clash_notes)
+        table = Table(str(ds), str(ds_hash), str(feat), rows, specs, columns,
+                      notes=label_notes + notes + clash_notes)
         table.best = _best(table.runs(), columns)
         tables.append(table)
     return tables
