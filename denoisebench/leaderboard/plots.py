@@ -57,7 +57,16 @@ def _panel(ax, runs: pd.DataFrame, key: str, cost: str, scale: float, styles: di
 
 
 def cost_figure(table: Table) -> bytes | None:
-    """PNG bytes of the quality-vs-cost panels of ``table`` (None without a headline metric or runs)."""
+    """PNG bytes of the quality-vs-cost panels of ``table`` (None without a headline metric or runs).
+
+    Labels are text: a '$' in an entry's label is drawn as a '$', never parsed as mathtext."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _cost_figure(table)
+
+
+def _cost_figure(table: Table) -> bytes | None:
     import matplotlib
 
     matplotlib.use("Agg")
