@@ -45,7 +45,7 @@ def test_a_huge_declared_config_is_refused_without_building(forged: Path, monkey
 
     monkeypatch.setattr(recipe, "build_model", spy)
     started = time.perf_counter()
-    with pytest.raises(DenoisebenchError, match="declares a model config that does not fit its own tensors"):
+    with pytest.raises(DenoisebenchError, match="the model config it declares: .* numbers declared"):
         load_weights(cls, forged)
     assert devices == ["meta"] and time.perf_counter() - started < 5
 
@@ -54,4 +54,4 @@ def test_run_says_it_in_one_line(forged: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["run", "--provider", "unet", "--checkpoint", str(forged), "-n", "2", "--steps", "1",
                                    "--results-dir", str(tmp_path / "results")])
     assert res.exit_code == 2, res.output
-    assert res.output.count("\n") == 1 and "does not fit its own tensors" in res.output
+    assert res.output.count("\n") == 1 and "the model config it declares" in res.output

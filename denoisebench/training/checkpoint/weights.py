@@ -124,9 +124,9 @@ def check_shapes_before_building(recipe: Any, config: Any, sd: dict[str, torch.T
     stored = sum(int(t.numel()) for t in sd.values())
     problem = first_mismatch(skeleton, sd)
     if problem is not None:
-        raise DenoisebenchError(f"checkpoint {path} declares a model config that does not fit its own tensors "
-                                f"({declared:,} numbers declared, {stored:,} stored; {problem}): pass a {name} "
-                                "checkpoint whose config matches its weights")
+        raise DenoisebenchError(f"checkpoint {path} does not fit {recipe.describe(config)}, the model config it "
+                                f"declares: {problem} ({declared:,} numbers declared, {stored:,} stored); pass a "
+                                f"{name} checkpoint whose config matches its weights")
 
 
 def load_weights(provider_cls: type, path: Path, device: torch.device | str = "cpu"
