@@ -22,7 +22,8 @@ from .columns import MetricSpec, builtin_specs, record_specs, registered_specs
 CORE_FIELDS = frozenset({
     "run_id", "run_dir", "created", "provider", "label", "sampler", "steps", "nfe", "dataset", "dataset_hash",
     "feature_sha256", "n", "images_per_s", "ms_per_image", "device", "floor_n", "floor", "has_grid",
-    "has_nearest", "metric_specs", "kind", "runs", "seed", "seeds", "config", "entry_config", "entry_description"})
+    "has_nearest", "metric_specs", "kind", "runs", "seed", "seeds", "config", "entry_config", "entry_description",
+    "partial"})
 
 
 def _num(value: Any) -> float:

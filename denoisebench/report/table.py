@@ -115,20 +115,28 @@ def aggregate_seeds(group: pd.DataFrame, columns: list[ReportColumn]) -> pd.Data
     """One row per configuration: the newest run of each seed, and where there are several seeds,
     each metric's mean over seeds with the seed-to-seed standard deviation as its ± (``seeds`` > 1).
 
-    A configuration run once keeps its own ± (the run's bootstrap or subset std).
+    A configuration run once keeps its own ± (the run's bootstrap or subset std). A seed without a
+    value in a column (NaN: not computed, or a metric that failed) is left out of that mean, and
+    ``partial`` says so ('FID-proxy: 1 of 2 seeds (no value at seed 1)'), never silently.
     """
     rows = []
     for _, runs in group.groupby(list(KEY), sort=False):
         per_seed = runs.drop_duplicates("seed", keep="last")
         row = per_seed.iloc[-1].copy()
         row["runs"], row["seeds"] = len(runs), len(per_seed)
+        partial = []
         if len(per_seed) > 1:
             for col in columns:
                 if col.key in per_seed:
                     values = per_seed[col.key].astype(float)
+                    missing = sorted(int(s) for s, v in zip(per_seed["seed"], values) if math.isnan(v))
+                    if missing and len(missing) < len(values) and col.metric is not None and col.shown:
+                        partial.append(f"{col.header}: mean of {len(values) - len(missing)} of {len(values)} seeds "
+                                       f"(no value at seed {', '.join(map(str, missing))})")
                     row[col.key] = values.mean()
                     if col.std_key:
                         row[col.std_key] = values.std(ddof=1) if values.notna().sum() > 1 else math.nan
+        row["partial"] = "; ".join(partial)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -171,6 +179,7 @@ def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str 
         kept = kept.sort_values(list(KEY))
         notes = [f"{r.label} {r.sampler} {r.steps} steps: newest of {r.runs} runs shown ({r.run_id})"
                  for r in kept.itertuples() if r.runs > 1 and r.seeds == 1]
+        notes += [f"{r.label} {r.sampler} {r.steps} steps: {r.partial}" for r in kept.itertuples() if r.partial]
         if (kept["seeds"] > 1).any():
             notes.append("Rows of several seeds (runs > 1, different seeds) show the mean over seeds, and ± is the "
                          "seed-to-seed standard deviation (the newest run of each seed counts).")

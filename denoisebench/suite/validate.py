@@ -30,9 +30,12 @@ def check_entries(suite: SuiteSpec, cells: Iterable[Cell], progress: Callable[[s
     from ..plugins.manager import get_registry
     from ..providers.base import ProviderContext
 
+    from ..interrupts import deferred_interrupt
+
     registry = get_registry()
     try:
-        data = registry.dataset(suite.dataset).load(DatasetOptions(data_dir=suite.data_dir))
+        with deferred_interrupt():
+            data = registry.dataset(suite.dataset).load(DatasetOptions(data_dir=suite.data_dir))
     except DenoisebenchError as exc:
         raise suite.error(str(exc), "suite", None, "dataset") from None
     for entry in entries:
