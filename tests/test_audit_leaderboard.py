@@ -1,0 +1,66 @@
+"""Issue 21, newcomer item: the leaderboard shows the memorised share beside quality and never
+presents an entry that copies the training set as the best."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from shared_kit import benched_blob_suite
+
+from denoisebench.cli import cli
+
+SUITE = """\
+[suite]
+dataset = "tiny-blobs-mem"
+num_samples = 12
+seeds = [0, 1]
+results_dir = "results"
+
+[[entry]]
+label = "copier"
+provider = "empirical"
+
+[[entry]]
+label = "linear"
+provider = "wiener"
+
+[[sampler]]
+name = "ddim"
+steps = 10
+"""
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> str:
+    with benched_blob_suite(tmp_path_factory.mktemp("mem"), SUITE, "tiny-blobs-mem", "mem-test-plugin") as root:
+        out = root / "board.html"
+        res = CliRunner().invoke(cli, ["leaderboard", str(root / "results"), "-o", str(out), "--bootstrap", "50"])
+        assert res.exit_code == 0, res.output
+        yield out.read_text()
+
+
+def _rows(page: str) -> list[str]:
+    table = page[page.index("<table class='rank'>"):]
+    return re.findall(r"<tr[^>]*>.*?</tr>", table[:table.index("</table>")])[1:]
+
+
+def test_memorised_share_is_a_column_and_copying_is_marked(page: str) -> None:
+    assert "<th>memorised ↓</th>" in page
+    rows = _rows(page)
+    copier = next(r for r in rows if "<b>copier</b>" in r)
+    linear = next(r for r in rows if "<b>linear</b>" in r)
+    assert "class='copying'" in copier and "<span class='copies'>copies</span>" in copier and "100%" in copier
+    assert "class='copying'" not in linear and "0%" in linear
+    assert rows.index(linear) < rows.index(copier)  # the generator first, the copy after it, unranked
+
+
+def test_copying_is_never_presented_as_best(page: str) -> None:
+    copier_fid = float(re.search(r"<b>copier</b></td><td>([0-9.]+)", page).group(1))
+    linear_fid = float(re.search(r"<b>linear</b></td><td>([0-9.]+)", page).group(1))
+    assert copier_fid < linear_fid  # the copy has the better FID-proxy ...
+    assert "<b>copier</b> has the best" not in page  # ... and is still not called the best
+    assert "<b>linear</b> is the only entry that does not copy the training set" in page
+    assert "copies the training set: copier (100% memorised)" in page
