@@ -34,12 +34,26 @@ steps = 10
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The page of the runs, and of a copy of them without samples.npz (as results/reference keeps them)."""
+    import shutil
+
     with benched_blob_suite(tmp_path_factory.mktemp("mem"), SUITE, "tiny-blobs-mem", "mem-test-plugin") as root:
-        out = root / "board.html"
-        res = CliRunner().invoke(cli, ["leaderboard", str(root / "results"), "-o", str(out), "--bootstrap", "50"])
-        assert res.exit_code == 0, res.output
-        yield out.read_text()
+        shutil.copytree(root / "results", root / "kept")
+        for samples in (root / "kept").glob("*/samples.npz"):
+            samples.unlink()
+        out = {}
+        for name in ("results", "kept"):
+            res = CliRunner().invoke(cli, ["leaderboard", str(root / name), "-o", str(root / f"{name}.html"),
+                                           "--bootstrap", "50"])
+            assert res.exit_code == 0, res.output
+            out[name] = (root / f"{name}.html").read_text()
+        yield out
+
+
+@pytest.fixture(scope="module")
+def page(pages: dict[str, str]) -> str:
+    return pages["results"]
 
 
 def _rows(page: str) -> list[str]:
@@ -64,3 +78,13 @@ def test_copying_is_never_presented_as_best(page: str) -> None:
     assert "<b>copier</b> has the best" not in page  # ... and is still not called the best
     assert "<b>linear</b> is the only entry that does not copy the training set" in page
     assert "copies the training set: copier (100% memorised)" in page
+
+
+def test_runs_without_samples_are_shown_from_their_records_without_verdicts(pages: dict[str, str]) -> None:
+    page, unpaired = pages["results"], pages["kept"]
+    assert "the samples were not kept, so there are no paired intervals" in unpaired
+    assert "class='matrix'" not in unpaired and "class='matrix'" in page
+    copier = next(r for r in _rows(unpaired) if "<b>copier</b>" in r)
+    assert "<span class='copies'>copies</span>" in copier and "100%" in copier
+    recorded = float(re.search(r"<b>linear</b></td><td>([0-9.]+)", unpaired).group(1))
+    assert recorded == pytest.approx(float(re.search(r"<b>linear</b></td><td>([0-9.]+)", page).group(1)), rel=1e-3)

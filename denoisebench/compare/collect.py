@@ -65,6 +65,7 @@ class RunRef:
     entry_description: str = ""  # that configuration in words, to tell apart entries of one label
     sampler_description: str = ""
     memorised: float | None = None  # the run's memorised share, when it was evaluated
+    recorded: tuple[tuple[str, float], ...] = ()  # (metric, value) its run.json holds, e.g. ("fid", 1.85)
 
 
 #: setting -> entry -> seed -> run
@@ -105,13 +106,15 @@ def run_ref(run: StoredRun) -> RunRef:
     ms = _get(r, "timing", "ms_per_image")
     nfe = _get(r, "sampler", "nfe")
     memorised = _get(r, "metrics", "nearest", "memorised_share")
+    recorded = tuple((m, float(v)) for m in ("fid", "kid") if isinstance(v := _get(r, "metrics", m, "value"), (int, float))
+                     and not isinstance(v, bool))
     provider = provider_config(r)
     return RunRef(run.run_dir, entry_label(r), setting, int(r["seed"]), str(r.get("created") or ""),
                   str(r["provider"]["name"]), float(ms) if isinstance(ms, (int, float)) else None,
                   int(nfe) if isinstance(nfe, int) else None, short_hash(provider), describe_provider(provider),
                   describe_sampler(sampler_config(r)),
                   float(memorised) if isinstance(memorised, (int, float)) and not isinstance(memorised, bool)
-                  else None)
+                  else None, recorded)
 
 
 def runs_in(results_dir: Path, warn: Callable[[str], None]) -> list[RunRef]:

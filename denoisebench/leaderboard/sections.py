@@ -104,6 +104,9 @@ def headline(result: SettingResult, board: Board | None = None) -> str:
     text = f"<b>{escape(best.entry)}</b> has the best {title} ({fmt(PRIMARY, best.value)})"
     if copying:
         text += " of the entries that do not copy the training set"
+    if not result.paired:
+        return (text + f", as recorded in run.json; {escape(rows[1].entry)} follows with "
+                f"{fmt(PRIMARY, rows[1].value)}. No paired verdict: the runs' samples.npz were not kept." + note)
     tied = [r.entry for r in rows if r.entry in best.tied_with]
     if tied:
         more = f" and {len(tied) - 3} more" if len(tied) > 3 else ""
@@ -134,11 +137,15 @@ def ranking(board: Board, result: SettingResult) -> str:
         copying = row.entry not in bands
         if copying:
             shade, group, rank = "#f3f3f3", "<span class='copies'>copies</span>", "–"
+        elif not result.paired:
+            shade, group, rank = "#fff", "–", "–"
         else:
             shade = SHADES[bands[row.entry][0] % len(SHADES)] if bands[row.entry] else "#fff"
             group, rank = f"<span class='band'>{band_letters(bands[row.entry])}</span>", str(1 + len(beaten[row.entry]))
         delta = pair_of(result, PRIMARY, row.entry, order[0]) if order and row.entry != order[0] else None
         gap = "–" if delta is None else f"{fmt(PRIMARY, delta[0])} {_interval(PRIMARY, delta[1], delta[2])}"
+        if not result.paired and order and row.entry != order[0]:
+            gap = f"{fmt(PRIMARY, row.value - generators[0].value)} (unpaired)"
         refs = board.groups.get(result.setting, {}).get(row.entry, {})
         nfe = next((r.nfe for r in refs.values() if r.nfe is not None), None)
         ms = result.ms_per_image.get(row.entry)
@@ -201,9 +208,12 @@ def section(board: Board, result: SettingResult, anchor: str) -> str:
     order = [r.entry for r in ordered(result, board)] or list(result.entries)
     others = [m for m in METRICS if m != PRIMARY and any(p.metric == m for p in result.pairs)]
     parts = [f"<section id='{anchor}'><h2>{escape(result.setting.title())}</h2>",
-             f"<p class='lead'>{headline(result, board)}</p>",
-             ranking(board, result), f"<h3>Paired verdicts, {SPECS[PRIMARY].title}</h3>",
-             matrix(result, PRIMARY, order)]
+             f"<p class='lead'>{headline(result, board)}</p>", ranking(board, result)]
+    if result.paired:
+        parts += [f"<h3>Paired verdicts, {SPECS[PRIMARY].title}</h3>", matrix(result, PRIMARY, order)]
+    else:
+        parts.append("<p class='meta'>Values recorded in each run's run.json (mean ± seed sd); the samples were not "
+                     "kept, so there are no paired intervals, verdicts or rank groups here.</p>")
     for metric in others:
         parts.append(f"<details><summary>Paired verdicts, {SPECS[metric].title}</summary>"
                      f"{pair_list([p for p in result.pairs if p.metric == metric])}</details>")
