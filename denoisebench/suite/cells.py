@@ -100,8 +100,9 @@ def expand(suite: SuiteSpec, check_device: bool = True) -> list[Cell]:
     count = len(suite.entries) * len(suite.seeds) * sum(len(s.steps) for s in suite.samplers)
     if count > MAX_CELLS:
         raise DenoisebenchError(
-            f"{suite.path}: the suite declares {count:,} cells ({len(suite.entries)} entries x "
-            f"{sum(len(s.steps) for s in suite.samplers)} sampler steps x {len(suite.seeds)} seeds), more than "
+            f"{suite.path}: the suite declares {count:,} cells ({len(suite.entries)} entr"
+            f"{'y' if len(suite.entries) == 1 else 'ies'} x {sum(len(s.steps) for s in suite.samplers)} sampler steps x "
+            f"{len(suite.seeds):,} seeds), more than "
             f"{MAX_CELLS:,}: split it into smaller suites")
     registry = get_registry()
     if check_device:
