@@ -88,3 +88,13 @@ def test_runs_without_samples_are_shown_from_their_records_without_verdicts(page
     assert "<span class='copies'>copies</span>" in copier and "100%" in copier
     recorded = float(re.search(r"<b>linear</b></td><td>([0-9.]+)", unpaired).group(1))
     assert recorded == pytest.approx(float(re.search(r"<b>linear</b></td><td>([0-9.]+)", page).group(1)), rel=1e-3)
+
+
+def test_copying_runs_are_kept_off_the_pareto_front() -> None:
+    import pandas as pd
+
+    from denoisebench.leaderboard.plots import copying
+
+    runs = pd.DataFrame({"memorised": [1.0, 0.0, 0.5, float("nan")]})
+    assert list(copying(runs)) == [True, False, True, False]
+    assert not copying(pd.DataFrame({"fid": [1.0]})).any()  # runs without the metric are generators

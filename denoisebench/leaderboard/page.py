@@ -75,7 +75,8 @@ def _plots(board: Board) -> str:
     if not parts:
         return ""
     return ("<h2>Quality against cost, every run</h2><p class='meta'>Every configuration (seeds averaged); dashed: "
-            "the Pareto front, runs no other run beats on both quality and cost; dotted: the real-digit floor.</p>"
+            "the Pareto front, runs no other run beats on both quality and cost; hollow markers, labelled (copies): runs "
+            "that copy the training set, never on the front; dotted: the real-digit floor.</p>"
             + "".join(parts))
 
 
