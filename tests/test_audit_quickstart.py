@@ -17,7 +17,7 @@ def test_the_shipped_suite_compares_unet_kbnet_and_the_memorisation_reference() 
 
     suite = quickstart_suite()
     assert [e.provider for e in suite.entries] == ["unet", "kbnet", "empirical"]
-    assert suite.dataset == "mnist-5k" and suite.num_samples == 500
+    assert suite.dataset == "mnist-5k" and suite.num_samples == 1000
     cells = expand(suite)
     assert len(cells) == 3 and {c.nfe for c in cells} == {20}
 

@@ -34,7 +34,7 @@ def quickstart_suite():  # noqa: ANN201 - a SuiteSpec
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Cells run at once, each in its own process with one torch thread per core it gets.")
 @click.option("--num-samples", "-n", type=click.IntRange(min=10), default=None,
-              help="Samples per entry [default: the suite's 500].")
+              help="Samples per entry [default: the suite's 1000].")
 def quickstart_command(results_dir: Path, output: Path, workers: int, num_samples: int | None) -> None:
     """Compare the shipped U-Net, the KBNet and the memorisation reference (empirical, which copies
     the training set) on the embedded 5,000-digit MNIST subset, then write the leaderboard page:
