@@ -89,8 +89,20 @@ def gather(paths: list[Path], n_bootstrap: int = 200, seed: int = 0, data_dir: P
     if not tables or not refs:
         where = ", ".join(map(str, paths))
         raise DenoisebenchError(f"no complete runs in {where}: run 'denoisebench run' or 'denoisebench bench' first")
+    no_samples: list[str] = []
+
+    def _warn_runs(message: str) -> None:  # one line for all the runs whose samples were not kept
+        if "samples.npz is missing" in message:
+            no_samples.append(message)
+        else:
+            _warn(message)
+
     comparison = compare_runs(refs, SampleSource(memorisation=False, data_dir=data_dir), METRICS, n_bootstrap, seed,
-                              progress=progress, warn=_warn)
+                              progress=progress, warn=_warn_runs)
+    if len(no_samples) == 1:
+        _warn(no_samples[0])
+    elif no_samples:
+        _warn(f"{len(no_samples)} runs have no samples.npz (not kept), e.g. {no_samples[0].removeprefix('ignoring ')}")
     groups = group_runs(refs)
     compared = set(comparison.settings_by_key())
     unpaired = [recorded_result(setting, by_entry, METRICS) for setting, by_entry in groups.items()
