@@ -6,7 +6,7 @@ samplers' runs of one provider are compared index by index exactly like two prov
 re-keys the runs of a results dir (entry = "sampler NFE", setting = provider) and prints each
 entry's paired difference against a reference entry (default: DDIM 100).
 
-    python benchmarks/compare_samplers.py /work/runs/key --reference "ddim 100" [--bootstrap 300]
+    python benchmarks/compare_samplers.py RESULTS_DIR --reference "ddim 100" [--bootstrap 300]
 """
 
 from __future__ import annotations
@@ -30,9 +30,12 @@ def main() -> None:
     start = time.perf_counter()
     refs = []
     for ref in runs_in(args.results, lambda msg: print(msg, file=sys.stderr)):
-        setting = dataclasses.replace(ref.setting, sampler=f"provider {ref.entry}", steps=0)
+        # the roles swap: the provider's configuration is the setting, the sampler's the entry
+        setting = dataclasses.replace(ref.setting, sampler=f"provider {ref.entry}", steps=0, config=ref.entry_config)
         entry = f"{ref.setting.sampler} {ref.nfe if ref.nfe is not None else ref.setting.steps}"
-        refs.append(dataclasses.replace(ref, entry=entry, setting=setting))
+        refs.append(dataclasses.replace(ref, entry=entry, setting=setting, entry_config=ref.setting.config,
+                                        entry_description=ref.sampler_description,
+                                        sampler_description=ref.entry_description))
     comparison = compare_runs(refs, SampleSource(memorisation=False), metrics=args.metric or ["fid", "kid"],
                               n_bootstrap=args.bootstrap, progress=lambda m: print(m, file=sys.stderr))
     print(f"| provider | metric | entry | entry - {args.reference} | 95% interval | verdict | seeds |")

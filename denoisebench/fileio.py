@@ -56,3 +56,32 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def check_writable_file(path: Path, option: str = "--output") -> None:
+    """A one-line error, before any work, when a file cannot be written at ``path`` (a directory, a
+    folder that cannot be made or written, a read-only file system)."""
+    from .errors import DenoisebenchError
+
+    path = Path(path)
+    if path.is_dir():
+        raise DenoisebenchError(f"{option} {path} is a directory: name a file in it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DenoisebenchError(f"cannot write {path} ({exc.strerror or type(exc).__name__}): choose another "
+                                f"{option}") from None
+
+
+def write_output_text(path: Path, text: str, option: str = "--output") -> None:
+    """:func:`write_text_atomic`, with a failure (a full disk) as one line naming ``option``."""
+    from .errors import DenoisebenchError
+
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        raise DenoisebenchError(f"cannot write {path} ({exc.strerror or type(exc).__name__}): choose another "
+                                f"{option}") from None

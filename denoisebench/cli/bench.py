@@ -63,6 +63,9 @@ def _plan(suite_file: Path, results_dir: Path | None, dry_run: bool, device: str
     plan = plan_suite(suite, results_dir, check_device=not dry_run)
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
+    from ..suite.validate import check_entries
+
+    check_entries(plan.suite, plan.pending)  # every pending cell's provider, before the first one runs
     return plan
 
 

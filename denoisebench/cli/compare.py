@@ -39,7 +39,7 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
     sample index: the difference of each metric, its 95% interval, a verdict and rank groups."""
     from ..compare import SampleSource, compare_runs, render, runs_in, runs_of_plan
     from ..errors import DenoisebenchError
-    from ..fileio import write_text_atomic
+    from ..fileio import check_writable_file, write_output_text
 
     def note(message: str) -> None:
         click.echo(f"compare: {message}", err=True)
@@ -49,6 +49,8 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
 
     if agreement and fmt != "markdown":
         raise DenoisebenchError("--agreement is written in the markdown format only: drop --format or --agreement")
+    if output is not None:
+        check_writable_file(output, "--output")  # before any work
     order = None
     if target.is_file() or target.suffix == ".toml":
         from ..suite import load_suite, plan_suite
@@ -84,5 +86,5 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
     if output is None:
         click.echo(text, nl=False)
     else:
-        write_text_atomic(output, text)
+        write_output_text(output, text, "--output")
         click.echo(str(output))

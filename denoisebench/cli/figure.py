@@ -38,9 +38,11 @@ def forward_command(dataset: str, data_dir: Path | None, count: int, timesteps: 
                     T: int, seed: int, output: Path) -> None:  # noqa: N803
     """Draw the forward noising of a few digits over t."""
     from ..datasets.base import DatasetOptions
+    from ..fileio import check_writable_file
     from ..report.figures import forward_figure
     from ..plugins.manager import get_registry
 
+    check_writable_file(output, "--output")  # before any work
     data = get_registry().dataset(dataset).load(DatasetOptions(data_dir=data_dir))
     click.echo(str(forward_figure(output, data, count=count, timesteps=timesteps, schedule=schedule, T=T,
                                   seed=seed)))

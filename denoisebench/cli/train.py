@@ -13,6 +13,8 @@ from ..options import parse_key_values
 
 #: Exit code after Ctrl-C (128 + SIGINT), once the run is saved: scripts can tell it from success.
 EXIT_INTERRUPTED = 130
+#: Exit code after SIGTERM (128 + 15; timeout, SLURM, docker stop), once the run is saved.
+EXIT_TERMINATED = 143
 
 
 def _trainer_default(name: str) -> Any:
@@ -108,7 +110,7 @@ def train_command(resume: bool, overwrite: bool, interrupt_after: int | None, mo
     \b
     An existing --output is never replaced silently: pass --resume to continue it (its training
     state must be the one written with it) or --overwrite to start over. Ctrl-C saves and exits
-    with code 130. Data-parallel (DDP, gloo on CPU, nccl on GPU; --batch-size is the global batch,
+    with code 130, SIGTERM (timeout, SLURM, docker stop) saves and exits with code 143. Data-parallel (DDP, gloo on CPU, nccl on GPU; --batch-size is the global batch,
     rank 0 writes the files):
       torchrun --standalone --nproc_per_node=2 --no-python denoisebench train -p unet ...
     """
@@ -127,5 +129,5 @@ def train_command(resume: bool, overwrite: bool, interrupt_after: int | None, mo
                    log=lambda msg: click.echo(msg, err=True))
     if result.main:
         click.echo(str(result.output))
-    if result.interrupted:
-        sys.exit(EXIT_INTERRUPTED)  # not click's Exit: the group runs click non-standalone, which swallows it
+    if result.interrupted:  # not click's Exit: the group runs click non-standalone, which swallows it
+        sys.exit(128 + int(result.signal) if result.signal else EXIT_INTERRUPTED)

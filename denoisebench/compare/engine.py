@@ -23,6 +23,8 @@ class SettingResult:
     pairs: list[PairResult]
     standings: dict[str, list[Standing]]
     ms_per_image: dict[str, float | None] = field(default_factory=dict)  # sampling cost, mean over seeds
+    #: False when the runs' samples were not kept: values are the ones their run.json recorded, no verdicts.
+    paired: bool = True
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,34 @@ class Comparison:
     def pairs(self) -> list[PairResult]:
         return [p for s in self.settings for p in s.pairs]
 
+    def settings_by_key(self) -> dict[Setting, SettingResult]:
+        return {r.setting: r for r in self.settings}
+
 
 def _mean_or_none(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return float(np.mean(known)) if known else None
+
+
+def recorded_result(setting: Setting, by_entry: dict[str, dict[int, RunRef]], metrics: list[str]) -> SettingResult:
+    """A setting whose runs kept no samples: each entry's recorded metric values (mean and seed sd
+    over its seeds), no pairs and no verdicts (every rank 1: nothing separates them)."""
+    entries = sorted(by_entry)
+    ranked: dict[str, list[Standing]] = {}
+    for metric in metrics:
+        rows = []
+        for entry in entries:
+            values = {s: dict(r.recorded)[metric] for s, r in by_entry[entry].items() if metric in dict(r.recorded)}
+            if values:
+                v = [values[s] for s in sorted(values)]
+                rows.append(Standing(entry, float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else None,
+                                     tuple(sorted(values)), 1, ()))
+        if len(rows) > 1:
+            sign = 1.0 if METRICS[metric].lower_is_better else -1.0
+            ranked[metric] = sorted(rows, key=lambda r: (sign * r.value, r.entry))
+    return SettingResult(setting, entries, {e: tuple(sorted(by_entry[e])) for e in entries}, [], ranked,
+                         {e: _mean_or_none([r.ms_per_image for r in by_entry[e].values()]) for e in entries},
+                         paired=False)
 
 
 def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | None = None,
@@ -50,6 +76,9 @@ def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | 
                  resample_reference: bool = True) -> Comparison:
     """Paired comparisons of every pair of entries that share a setting and at least one seed.
 
+    Settings and entries are configurations, not labels (:func:`~.collect.group_runs`): one label
+    on two configurations is a ``warn``-ing, and they are compared as two entries.
+
     ``order`` fixes the entry order (a suite's); other entries follow alphabetically. With
     ``resample_reference=False`` the held-out reference set is held fixed in the bootstrap.
     """
@@ -57,14 +86,14 @@ def compare_runs(refs: list[RunRef], source: SampleSource, metrics: list[str] | 
     if not source.memorisation and "memorised" in metrics:
         metrics.remove("memorised")
     warn = warn or (lambda _msg: None)
-    groups = group_runs(refs)
+    groups = group_runs(refs, warn)
     wanted = [ref for by_entry in groups.values() if len(by_entry) > 1
               for by_seed in by_entry.values() for ref in by_seed.values()]
     if progress is not None:
         progress(f"features of {len(wanted)} runs")
     loaded = load_all(wanted, source, warn)
     results = []
-    for setting in sorted(groups):
+    for setting in sorted(groups, key=Setting.sort_key):
         by_entry = {e: {s: r for s, r in seeds.items() if r.run_dir in loaded}
                     for e, seeds in groups[setting].items()}
         by_entry = {e: seeds for e, seeds in by_entry.items() if seeds}

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..compare import Comparison, RunRef, SampleSource, Setting, compare_runs, group_runs, runs_in
 from ..compare.collect import Groups, run_ref
+from ..compare.engine import recorded_result
 from ..errors import DenoisebenchError
 from ..report import Table, build_tables, load_runs
 from ..runs.records import RUN_FILE
@@ -88,6 +89,28 @@ def gather(paths: list[Path], n_bootstrap: int = 200, seed: int = 0, data_dir: P
     if not tables or not refs:
         where = ", ".join(map(str, paths))
         raise DenoisebenchError(f"no complete runs in {where}: run 'denoisebench run' or 'denoisebench bench' first")
+    no_samples: list[str] = []
+
+    def _warn_runs(message: str) -> None:  # one line for all the runs whose samples were not kept
+        if "samples.npz is missing" in message:
+            no_samples.append(message)
+        else:
+            _warn(message)
+
     comparison = compare_runs(refs, SampleSource(memorisation=False, data_dir=data_dir), METRICS, n_bootstrap, seed,
-                              progress=progress, warn=_warn)
-    return Board(tables, comparison, group_runs(refs), warnings)
+                              progress=progress, warn=_warn_runs)
+    if len(no_samples) == 1:
+        _warn(no_samples[0])
+    elif no_samples:
+        _warn(f"{len(no_samples)} runs have no samples.npz (not kept), e.g. {no_samples[0].removeprefix('ignoring ')}")
+    groups = group_runs(refs)
+    compared = set(comparison.settings_by_key())
+    unpaired = [recorded_result(setting, by_entry, METRICS) for setting, by_entry in groups.items()
+                if setting not in compared and len(by_entry) > 1]
+    unpaired = [r for r in unpaired if r.standings]
+    if unpaired:
+        _warn(f"{len(unpaired)} setting(s) have no samples.npz to pair (not kept): shown with the values their "
+              "run.json recorded, without paired verdicts")
+        comparison = replace(comparison, settings=sorted(comparison.settings + unpaired,
+                                                         key=lambda r: r.setting.sort_key()))
+    return Board(tables, comparison, groups, warnings)

@@ -14,7 +14,7 @@ from ..fileio import write_text_atomic
 from ..report.legend import ARROWS_NOTE, BEST_NOTE, legend
 from .gather import PRIMARY, Board, gather
 from .plots import cost_figure
-from .sections import headline, section
+from .sections import COPIES_AT, headline, section
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1320px;color:#1d1d1f;
@@ -31,6 +31,8 @@ td.better{background:#d9f0d3}td.worse{background:#f7d9df}td.tied{background:#f4f
 .grids{display:flex;flex-wrap:wrap;gap:14px}.grids figure{margin:0;text-align:center}
 .grids img{width:260px;image-rendering:pixelated;border:1px solid #ccc}.grids figcaption{font-size:12px}
 .nogrid{width:260px;height:260px;background:#f4f4f4;display:flex;align-items:center;justify-content:center;color:#888}
+.copies{color:#fff;background:#b3261e;border-radius:3px;padding:0 5px;font-weight:600;font-size:12px}
+tr.copying td{color:#666}
 .warn{color:#8a5300;font-size:12px}details{margin:8px 0}.scroll{overflow-x:auto;max-width:100%}
 """
 
@@ -44,6 +46,10 @@ def _legend(board: Board) -> list[str]:
         "(lower is better), the mean over seeds ± the seed-to-seed standard deviation.",
         "Group letters and shading: entries that share a letter cannot be separated by the paired comparison "
         "(the 95% interval of their difference contains 0). Rank = 1 + the number of entries that beat it.",
+        f"memorised: the share of an entry's samples that are copies of a training image (the nearest training "
+        f"image is 3 times closer than the second nearest), the mean over its runs. An entry with {COPIES_AT:.0%} or "
+        "more copies the training set: it is marked copies and listed after the generators, unranked, however "
+        "good its FID-proxy (a copy of the training set scores near the real-digit floor).",
         f"Δ and verdicts: paired differences (sample i of every entry starts from the same noise), a bootstrap of "
         f"{comparison.n_bootstrap} replicates over sample indices within each seed, {reference}, seeds averaged; "
         "95% percentile intervals.",
@@ -69,7 +75,8 @@ def _plots(board: Board) -> str:
     if not parts:
         return ""
     return ("<h2>Quality against cost, every run</h2><p class='meta'>Every configuration (seeds averaged); dashed: "
-            "the Pareto front, runs no other run beats on both quality and cost; dotted: the real-digit floor.</p>"
+            "the Pareto front, runs no other run beats on both quality and cost; hollow markers, labelled (copies): runs "
+            "that copy the training set, never on the front; dotted: the real-digit floor.</p>"
             + "".join(parts))
 
 
@@ -81,7 +88,7 @@ def render_page(board: Board) -> str:
     """The whole leaderboard as one HTML document."""
     settings = board.comparison.settings
     runs = sum(len(t.runs()) for t in board.tables)
-    summary = "".join(f"<li><a href='#s{i}'>{escape(r.setting.title())}</a>: {headline(r)}</li>"
+    summary = "".join(f"<li><a href='#s{i}'>{escape(r.setting.title())}</a>: {headline(r, board)}</li>"
                       for i, r in enumerate(settings))
     body = [
         "<h1>Denoiser leaderboard</h1>",

@@ -1,6 +1,9 @@
 """Quality against cost over every run of a table: each headline metric (FID- and KID-proxy for the
 builtins) against network evaluations and against ms per image, log x, one marker and colour per
-provider label, the Pareto front (no other run is both cheaper and better) drawn as a step line."""
+provider label, the Pareto front (no other run is both cheaper and better) drawn as a step line.
+
+Runs that copy the training set (memorised share >= 50%) are drawn hollow, their label says
+'(copies)', and they are never on the Pareto front: copying is not a better generator."""
 
 from __future__ import annotations
 
@@ -30,15 +33,28 @@ def pareto_front(costs: list[float], values: list[float]) -> list[int]:
     return front
 
 
+def copying(runs: pd.DataFrame) -> pd.Series:
+    """Which runs copy the training set (their recorded memorised share is at least 50%)."""
+    from .sections import COPIES_AT
+
+    if "memorised" not in runs:
+        return pd.Series(False, index=runs.index)
+    return runs["memorised"].astype(float).fillna(0.0) >= COPIES_AT
+
+
 def _panel(ax, runs: pd.DataFrame, key: str, cost: str, scale: float, styles: dict[str, tuple[str, str]],
            floors: pd.DataFrame) -> None:  # noqa: ANN001 - a matplotlib Axes
     data = runs[[cost, key, "label", "sampler", "steps"]].astype({cost: float, key: float})
+    data["copies"] = copying(runs)
     data = data[np.isfinite(data[cost]) & np.isfinite(data[key]) & (data[cost] > 0)]
-    for label, group in data.groupby("label", sort=True):
+    for (label, copies), group in data.groupby(["label", "copies"], sort=True):
         colour, marker = styles[label]
-        ax.scatter(group[cost], group[key] * scale, c=colour, marker=marker, s=36, alpha=0.85, label=label,
-                   edgecolors="white", linewidths=0.5, zorder=3)
-    front = data.iloc[pareto_front(list(data[cost]), list(data[key]))]
+        ax.scatter(group[cost], group[key] * scale, marker=marker, s=36, alpha=0.85,
+                   label=f"{label} (copies)" if copies else label, zorder=3,
+                   **({"facecolors": "none", "edgecolors": colour, "linewidths": 1.2} if copies
+                      else {"c": colour, "edgecolors": "white", "linewidths": 0.5}))
+    generators = data[~data["copies"]]
+    front = generators.iloc[pareto_front(list(generators[cost]), list(generators[key]))]
     if len(front):
         ax.step(front[cost], front[key] * scale, where="post", color="#222", lw=1.2, ls="--", zorder=2,
                 label="Pareto front")
@@ -57,7 +73,16 @@ def _panel(ax, runs: pd.DataFrame, key: str, cost: str, scale: float, styles: di
 
 
 def cost_figure(table: Table) -> bytes | None:
-    """PNG bytes of the quality-vs-cost panels of ``table`` (None without runs or a headline metric with values)."""
+    """PNG bytes of the quality-vs-cost panels of ``table`` (None without a headline metric or runs).
+
+    Labels are text: a '$' in an entry's label is drawn as a '$', never parsed as mathtext."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _cost_figure(table)
+
+
+def _cost_figure(table: Table) -> bytes | None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,5 +1,10 @@
 """The HTML of one setting: its entries ranked by the primary metric with shaded rank groups and the
-floor, the verdict matrix, the other metrics' verdicts, and the entries' sample grids side by side."""
+floor, the verdict matrix, the other metrics' verdicts, and the entries' sample grids side by side.
+
+Memorisation sits beside quality: each entry's memorised share (the mean over its runs) is a column,
+and an entry that copies the training set (memorised share >= :data:`COPIES_AT`) is marked
+``copies`` and listed after the generators, outside the ranking: a copy of the training set has a
+near-perfect FID-proxy, and the page never presents it as the best generator."""
 
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ from ..compare import METRICS as SPECS
 from ..compare import TIED, PairResult, SettingResult, Standing
 from .bands import band_letters, rank_bands
 from .gather import METRICS, PRIMARY, Board
+
+#: An entry whose samples are memorised training images at least this often copies the training set.
+COPIES_AT = 0.5
 
 SHADES = ("#d9f0d3", "#dbe6f6", "#fce3c7", "#eadcf2", "#f7d9df", "#d9f1f0", "#f2efc9", "#e4e4e4")
 
@@ -49,59 +57,110 @@ def _value(metric: str, row: Standing | None) -> str:
     return f"{fmt(metric, row.value)}{spread}"
 
 
-def ordered(result: SettingResult) -> list[Standing]:
-    """The primary metric's standings, best value first."""
+def memorised(board: Board | None, result: SettingResult, entry: str) -> float | None:
+    """The entry's memorised share in this setting: the mean over its runs that measured it."""
+    if board is None:
+        return None
+    values = [r.memorised for r in board.groups.get(result.setting, {}).get(entry, {}).values()
+              if r.memorised is not None and math.isfinite(r.memorised)]
+    return sum(values) / len(values) if values else None
+
+
+def copies(board: Board | None, result: SettingResult, entry: str) -> bool:
+    """Whether the entry copies the training set (memorised share >= :data:`COPIES_AT`)."""
+    share = memorised(board, result, entry)
+    return share is not None and share >= COPIES_AT
+
+
+def ordered(result: SettingResult, board: Board | None = None) -> list[Standing]:
+    """The primary metric's standings: the generators best value first, then the entries that copy."""
     sign = 1.0 if SPECS[PRIMARY].lower_is_better else -1.0
-    return sorted(result.standings.get(PRIMARY, []), key=lambda r: (sign * r.value, r.entry))
+    return sorted(result.standings.get(PRIMARY, []),
+                  key=lambda r: (copies(board, result, r.entry), sign * r.value, r.entry))
 
 
-def headline(result: SettingResult) -> str:
-    """One sentence: who is best on the primary metric, and by how much (or with whom it is tied)."""
-    rows = ordered(result)
-    if len(rows) < 2:
-        return "No verdict on the primary metric."
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def headline(result: SettingResult, board: Board | None = None) -> str:
+    """One sentence: which generator is best on the primary metric, and by how much (or with whom it
+    is tied); entries that copy the training set are named as such, never as the best."""
+    everyone = ordered(result, board)
+    rows = [r for r in everyone if not copies(board, result, r.entry)]
+    copying = [r for r in everyone if copies(board, result, r.entry)]
     title = SPECS[PRIMARY].title
+    note = ""
+    if copying:
+        names = ", ".join(f"{escape(r.entry)} ({_share(memorised(board, result, r.entry))} memorised)"
+                          for r in copying)
+        note = f" Not ranked, because it copies the training set: {names}."
+    if len(rows) < 2:
+        if len(rows) == 1 and copying:
+            return (f"<b>{escape(rows[0].entry)}</b> is the only entry that does not copy the training set "
+                    f"({title} {fmt(PRIMARY, rows[0].value)}).{note}")
+        return "No verdict on the primary metric." + note
     best = rows[0]
     text = f"<b>{escape(best.entry)}</b> has the best {title} ({fmt(PRIMARY, best.value)})"
-    if best.tied_with:
-        names = [r.entry for r in rows if r.entry in best.tied_with]
-        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-        return (text + f"; the paired comparison cannot separate it from {escape(', '.join(names[:3]))}{more} "
-                "(the 95% interval of the difference contains 0).")
+    if copying:
+        text += " of the entries that do not copy the training set"
+    if not result.paired:
+        return (text + f", as recorded in run.json; {escape(rows[1].entry)} follows with "
+                f"{fmt(PRIMARY, rows[1].value)}. No paired verdict: the runs' samples.npz were not kept." + note)
+    tied = [r.entry for r in rows if r.entry in best.tied_with]
+    if tied:
+        more = f" and {len(tied) - 3} more" if len(tied) > 3 else ""
+        return (text + f"; the paired comparison cannot separate it from {escape(', '.join(tied[:3]))}{more} "
+                "(the 95% interval of the difference contains 0)." + note)
     runner = rows[1].entry
     diff = pair_of(result, PRIMARY, runner, best.entry)
     gap = "" if diff is None else (f", ahead of {escape(runner)} by {fmt(PRIMARY, diff[0])} "
                                    f"{_interval(PRIMARY, diff[1], diff[2])}")
-    return text + gap + "."
+    return text + gap + "." + note
 
 
 def ranking(board: Board, result: SettingResult) -> str:
-    """The entries best first, shaded by rank group, with the other metrics, the cost and the floor."""
-    rows = ordered(result)
-    order = [r.entry for r in rows]
+    """The generators best first, shaded by rank group, with the other metrics, the memorised share,
+    the cost and the floor; then the entries that copy the training set, marked and unranked."""
+    rows = ordered(result, board)
+    generators = [r for r in rows if not copies(board, result, r.entry)]
+    order = [r.entry for r in generators]
     tied = {(r.entry, o) for r in rows for o in r.tied_with}
     bands = rank_bands(order, lambda a, b: (a, b) in tied)
+    beaten = {r.entry: {o for o in order if o != r.entry and (pair_of(result, PRIMARY, r.entry, o) or (0, 0, 0, ""))[3]
+                        == "worse"} for r in generators}
     by_metric = {m: {r.entry: r for r in result.standings.get(m, [])} for m in METRICS}
-    head = ["group", "rank", "entry", *(SPECS[m].title + " ↓" for m in METRICS), "Δ to best [95% interval]",
-            "NFE", "ms / image", "seeds"]
+    head = ["group", "rank", "entry", *(SPECS[m].title + " ↓" for m in METRICS), "memorised ↓",
+            "Δ to best [95% interval]", "NFE", "ms / image", "seeds"]
     out = ["<table class='rank'><thead><tr>", *(f"<th>{h}</th>" for h in head), "</tr></thead><tbody>"]
     for row in rows:
-        shade = SHADES[bands[row.entry][0] % len(SHADES)] if bands[row.entry] else "#fff"
-        delta = pair_of(result, PRIMARY, row.entry, order[0]) if row.entry != order[0] else None
+        copying = row.entry not in bands
+        if copying:
+            shade, group, rank = "#f3f3f3", "<span class='copies'>copies</span>", "–"
+        elif not result.paired:
+            shade, group, rank = "#fff", "–", "–"
+        else:
+            shade = SHADES[bands[row.entry][0] % len(SHADES)] if bands[row.entry] else "#fff"
+            group, rank = f"<span class='band'>{band_letters(bands[row.entry])}</span>", str(1 + len(beaten[row.entry]))
+        delta = pair_of(result, PRIMARY, row.entry, order[0]) if order and row.entry != order[0] else None
         gap = "–" if delta is None else f"{fmt(PRIMARY, delta[0])} {_interval(PRIMARY, delta[1], delta[2])}"
+        if not result.paired and order and row.entry != order[0]:
+            gap = f"{fmt(PRIMARY, row.value - generators[0].value)} (unpaired)"
         refs = board.groups.get(result.setting, {}).get(row.entry, {})
         nfe = next((r.nfe for r in refs.values() if r.nfe is not None), None)
         ms = result.ms_per_image.get(row.entry)
-        cells = [f"<span class='band'>{band_letters(bands[row.entry])}</span>", str(row.rank),
-                 f"<b>{escape(row.entry)}</b>", *(_value(m, by_metric[m].get(row.entry)) for m in METRICS), gap,
+        share = _share(memorised(board, result, row.entry))
+        cells = [group, rank, f"<b>{escape(row.entry)}</b>", *(_value(m, by_metric[m].get(row.entry)) for m in METRICS),
+                 f"<span class='copies'>{share}</span>" if copying else share, gap,
                  "–" if nfe is None else str(nfe), "–" if ms is None else f"{ms:.2f}",
                  escape(", ".join(map(str, row.seeds)))]
-        out.append(f"<tr style='background:{shade}'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        cls = " class='copying'" if copying else ""
+        out.append(f"<tr{cls} style='background:{shade}'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     floors = [board.floor(result.setting, m) for m in METRICS]
     if any(f is not None for f in floors):
         values = ["–" if f is None else f"{fmt(m, f[0])}" + (f" ± {fmt(m, f[1])}" if math.isfinite(f[1]) else "")
                   for m, f in zip(METRICS, floors)]
-        cells = ["", "", f"real digits (floor, N = {result.setting.n})", *values, "", "", "", ""]
+        cells = ["", "", f"real digits (floor, N = {result.setting.n})", *values, "", "", "", "", ""]
         out.append("<tr class='floor'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return "".join(out) + "</tbody></table>"
 
@@ -146,11 +205,15 @@ def grids(board: Board, result: SettingResult, order: list[str]) -> str:
 
 def section(board: Board, result: SettingResult, anchor: str) -> str:
     """The whole section of one setting."""
-    order = [r.entry for r in ordered(result)] or list(result.entries)
+    order = [r.entry for r in ordered(result, board)] or list(result.entries)
     others = [m for m in METRICS if m != PRIMARY and any(p.metric == m for p in result.pairs)]
-    parts = [f"<section id='{anchor}'><h2>{escape(result.setting.title())}</h2>", f"<p class='lead'>{headline(result)}</p>",
-             ranking(board, result), f"<h3>Paired verdicts, {SPECS[PRIMARY].title}</h3>",
-             matrix(result, PRIMARY, order)]
+    parts = [f"<section id='{anchor}'><h2>{escape(result.setting.title())}</h2>",
+             f"<p class='lead'>{headline(result, board)}</p>", ranking(board, result)]
+    if result.paired:
+        parts += [f"<h3>Paired verdicts, {SPECS[PRIMARY].title}</h3>", matrix(result, PRIMARY, order)]
+    else:
+        parts.append("<p class='meta'>Values recorded in each run's run.json (mean ± seed sd); the samples were not "
+                     "kept, so there are no paired intervals, verdicts or rank groups here.</p>")
     for metric in others:
         parts.append(f"<details><summary>Paired verdicts, {SPECS[metric].title}</summary>"
                      f"{pair_list([p for p in result.pairs if p.metric == metric])}</details>")

@@ -22,7 +22,8 @@ from .columns import MetricSpec, builtin_specs, record_specs, registered_specs
 CORE_FIELDS = frozenset({
     "run_id", "run_dir", "created", "provider", "label", "sampler", "steps", "nfe", "dataset", "dataset_hash",
     "feature_sha256", "n", "images_per_s", "ms_per_image", "device", "floor_n", "floor", "has_grid",
-    "has_nearest", "metric_specs", "kind", "runs", "seed", "seeds"})
+    "has_nearest", "metric_specs", "kind", "runs", "seed", "seeds", "config", "entry_config", "entry_description",
+    "partial"})
 
 
 def _num(value: Any) -> float:
@@ -103,6 +104,20 @@ def ms_per_image(timing: Any) -> float:
     return ms
 
 
+def configuration_ids(record: dict[str, Any]) -> dict[str, str]:
+    """The run's configuration (:mod:`denoisebench.runs.identity`): ``config`` identifies the row
+    (provider, sampler, data and N), ``entry_config`` the provider's part, shown in words as
+    ``entry_description`` where two configurations share a label."""
+    from ..runs.identity import describe_provider, provider_config, setting_config, short_hash
+
+    try:
+        provider, setting = provider_config(record), setting_config(record)
+    except (KeyError, TypeError, ValueError, AttributeError):  # an old or partial record: its labels must do
+        return {"config": "", "entry_config": "", "entry_description": ""}
+    return {"config": short_hash([provider, setting]), "entry_config": short_hash(provider),
+            "entry_description": describe_provider(provider)}
+
+
 def run_row(record: dict[str, Any], run_dir: Path, registry: dict[str, MetricSpec],
             builtins: dict[str, MetricSpec]) -> dict[str, Any]:
     """One DataFrame row from a parsed run.json."""
@@ -129,6 +144,7 @@ def run_row(record: dict[str, Any], run_dir: Path, registry: dict[str, MetricSpe
         "floor_n": _get(m, "floor", "n"),
         "has_grid": (run_dir / "grid.png").is_file(), "has_nearest": (run_dir / "nearest.png").is_file(),
         "metric_specs": tuple(specs),
+        **configuration_ids(record),
     }
     has_floor = isinstance(m.get("floor"), dict)
     row["floor"] = metric_values(specs, lambda spec: spec.floor_result(m)) if has_floor else None

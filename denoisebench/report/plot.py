@@ -47,7 +47,15 @@ def _lowest(runs: pd.DataFrame, floors: pd.DataFrame, col: ReportColumn) -> floa
 
 
 def cost_plot(table: Table, path: Path) -> Path:
-    """Each headline metric (± its uncertainty) against NFE, a line per series; floors in grey."""
+    """Each headline metric (± its uncertainty) against NFE, a line per series; floors in grey.
+    Labels are text: a '$' in a label is never parsed as mathtext."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _cost_plot(table, path)
+
+
+def _cost_plot(table: Table, path: Path) -> Path:
     from .figures import _pyplot, save_figure
 
     plt = _pyplot()

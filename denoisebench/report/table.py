@@ -16,7 +16,8 @@ import pandas as pd
 from .columns import COST_COLUMNS, MetricSpec, ReportColumn, builtins_first
 from .load import CORE_FIELDS, _num
 
-KEY = ("label", "sampler", "steps", "n")
+#: A row is one configuration (``config``, :func:`.load.configuration_ids`); the rest orders and names it.
+KEY = ("label", "sampler", "steps", "n", "config")
 
 
 @dataclass
@@ -114,22 +115,45 @@ def aggregate_seeds(group: pd.DataFrame, columns: list[ReportColumn]) -> pd.Data
     """One row per configuration: the newest run of each seed, and where there are several seeds,
     each metric's mean over seeds with the seed-to-seed standard deviation as its ± (``seeds`` > 1).
 
-    A configuration run once keeps its own ± (the run's bootstrap or subset std).
+    A configuration run once keeps its own ± (the run's bootstrap or subset std). A seed without a
+    value in a column (NaN: not computed, or a metric that failed) is left out of that mean, and
+    ``partial`` says so ('FID-proxy: 1 of 2 seeds (no value at seed 1)'), never silently.
     """
     rows = []
     for _, runs in group.groupby(list(KEY), sort=False):
         per_seed = runs.drop_duplicates("seed", keep="last")
         row = per_seed.iloc[-1].copy()
         row["runs"], row["seeds"] = len(runs), len(per_seed)
+        partial = []
         if len(per_seed) > 1:
             for col in columns:
                 if col.key in per_seed:
                     values = per_seed[col.key].astype(float)
+                    missing = sorted(int(s) for s, v in zip(per_seed["seed"], values) if math.isnan(v))
+                    if missing and len(missing) < len(values) and col.metric is not None and col.shown:
+                        partial.append(f"{col.header}: mean of {len(values) - len(missing)} of {len(values)} seeds "
+                                       f"(no value at seed {', '.join(map(str, missing))})")
                     row[col.key] = values.mean()
                     if col.std_key:
                         row[col.std_key] = values.std(ddof=1) if values.notna().sum() > 1 else math.nan
+        row["partial"] = "; ".join(partial)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def distinct_labels(group: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``group`` with each label naming one provider configuration: a label two configurations
+    share gets each one's description in brackets ('m [empirical]'); one note per shared label."""
+    from ..runs.identity import disambiguate
+
+    if "entry_config" not in group:
+        return group, []
+    keys = group["entry_config"].fillna("").astype(str) + "|" + group["label"].astype(str)
+    names, notes = disambiguate(dict(zip(keys, group["label"].astype(str))),
+                                dict(zip(keys, group["entry_description"].fillna("").astype(str))), "entry")
+    group = group.copy()
+    group["label"] = [names[k] for k in keys]
+    return group, notes
 
 
 def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str | None = None) -> list[Table]:
@@ -144,7 +168,7 @@ def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str 
         df = df[(df["provider"] == provider) | (df["label"] == provider)]
     tables = []
     for (ds, ds_hash, feat), group in df.groupby(["dataset", "dataset_hash", "feature_sha256"], sort=True):
-        group = group.sort_values(["created", "run_id"]).copy()
+        group, label_notes = distinct_labels(group.sort_values(["created", "run_id"]))
         specs = table_specs(group)
         columns, clash_notes = table_columns(specs)
         for col in columns:  # a run without some metric shows "–" there
@@ -155,12 +179,14 @@ def build_tables(frame: pd.DataFrame, dataset: str | None = None, provider: str 
         kept = kept.sort_values(list(KEY))
         notes = [f"{r.label} {r.sampler} {r.steps} steps: newest of {r.runs} runs shown ({r.run_id})"
                  for r in kept.itertuples() if r.runs > 1 and r.seeds == 1]
+        notes += [f"{r.label} {r.sampler} {r.steps} steps: {r.partial}" for r in kept.itertuples() if r.partial]
         if (kept["seeds"] > 1).any():
             notes.append("Rows of several seeds (runs > 1, different seeds) show the mean over seeds, and ± is the "
                          "seed-to-seed standard deviation (the newest run of each seed counts).")
         floors = _floor_rows(kept, columns)
         rows = pd.concat([kept, pd.DataFrame(floors)], ignore_index=True) if floors else kept.reset_index(drop=True)
-        table = Table(str(ds), str(ds_hash), str(feat), rows, specs, columns, notes=notes + clash_notes)
+        table = Table(str(ds), str(ds_hash), str(feat), rows, specs, columns,
+                      notes=label_notes + notes + clash_notes)
         table.best = _best(table.runs(), columns)
         tables.append(table)
     return tables

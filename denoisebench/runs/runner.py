@@ -127,7 +127,10 @@ def _prepare(config: RunConfig, session: distributed.Session | None = None) -> P
         device = distributed.rank_device(device, session.launch.local_rank)
     schedule = make_schedule(config.schedule, config.T)
     sampler = sampler_cls(schedule, config.steps, sampler_options(config))
-    dataset = dataset_spec.open(DatasetOptions(data_dir=config.data_dir, params=dict(config.dataset_options)))
+    from ..interrupts import deferred_interrupt
+
+    with deferred_interrupt():  # Ctrl-C here is one line, not a parser error of the data's reader
+        dataset = dataset_spec.open(DatasetOptions(data_dir=config.data_dir, params=dict(config.dataset_options)))
     context = ProviderContext(dataset=dataset, device=device, checkpoint=config.checkpoint,
                               options=dict(config.options), seed=config.seed)
     provider = provider_cls.from_context(context)

@@ -20,6 +20,9 @@ from ..fileio import sha256_file
 from .spec import SuiteSpec
 
 T_STEPS = 1000
+#: More cells than this is refused before any is made: each cell is a whole run, so such a matrix
+#: is a mistake (a seeds list of range(10**6)), and listing it alone would take minutes and GBs.
+MAX_CELLS = 100_000
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,13 @@ def expand(suite: SuiteSpec, check_device: bool = True) -> list[Cell]:
     from ..plugins.manager import get_registry
     from ..runs.environment import parse_device
 
+    count = len(suite.entries) * len(suite.seeds) * sum(len(s.steps) for s in suite.samplers)
+    if count > MAX_CELLS:
+        raise DenoisebenchError(
+            f"{suite.path}: the suite declares {count:,} cells ({len(suite.entries)} entr"
+            f"{'y' if len(suite.entries) == 1 else 'ies'} x {sum(len(s.steps) for s in suite.samplers)} sampler steps x "
+            f"{len(suite.seeds):,} seeds), more than "
+            f"{MAX_CELLS:,}: split it into smaller suites")
     registry = get_registry()
     if check_device:
         try:

@@ -99,6 +99,15 @@ class SuiteProgress:
         self.stream.flush()
         self.cell = None
 
+    def skip_cell(self, reason: str) -> None:
+        """The current cell is not run here (another process runs or ran it)."""
+        self.units_left -= self.cell_units - self.cell_done
+        if self.interactive:
+            self.stream.write("\r\x1b[2K")
+        self.stream.write(f"bench: skipped {self.cell.title() if self.cell else ''}: {reason}\n")
+        self.stream.flush()
+        self.cell = None
+
     def close(self) -> None:
         if self.interactive:
             self.stream.write("\r\x1b[2K")

@@ -7,10 +7,12 @@ Ctrl-C loses at most the cell in progress, and running the suite again resumes.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cells import Cell, expand
+from .lock import cell_lock, holder_of
 from .progress import SuiteProgress, format_seconds
 from .spec import SuiteSpec
 from .status import COMPLETE, CellStatus, StoredRun, cell_states, estimated_seconds, scan_results
@@ -89,16 +91,26 @@ def dry_run_table(plan: SuitePlan) -> str:
 def run_plan(plan: SuitePlan, progress: SuiteProgress) -> list[Path]:
     """Run the pending cells in order; returns their run dirs. Ctrl-C propagates after the cell's
     staging dir is removed by the run runner; the cells finished before it stay complete."""
-    return run_cells(plan.pending, plan.results_dir, plan.suite.name, progress)
+    return run_cells(plan.pending, plan.results_dir, plan.suite.name, progress, lock=True)
+
+
+def claim(cell: Cell, results_dir: Path) -> str | None:
+    """Why this process must not run ``cell`` now that it holds its lock (another process completed
+    it meanwhile), else None."""
+    runs, _warnings = scan_results(results_dir)
+    status = cell_states([cell], runs)[0]
+    return f"completed meanwhile by another process ({status.run_dir})" if status.state == COMPLETE else None
 
 
 def run_cells(cells: list[Cell], results_dir: Path, suite_name: str, progress: SuiteProgress | None = None,
-              world_size: int = 1) -> list[Path]:
+              world_size: int = 1, lock: bool = False) -> list[Path]:
     """Run ``cells`` in order, each an ordinary run; returns their run dirs.
 
-    Under torchrun every rank calls this with the same cells (rank 0's plan, broadcast) and each
-    cell is a sharded run; only rank 0 passes a ``progress``, which counts its own share of the
-    image-steps ``world_size`` times.
+    With ``lock`` each cell is run under its lock file (:mod:`.lock`): a cell another live process
+    is running, or has completed since the plan was made, is skipped with a note. Under torchrun
+    every rank calls this with the same cells (rank 0's plan, broadcast) and each cell is a sharded
+    run; only rank 0 passes a ``progress``, which counts its own share of the image-steps
+    ``world_size`` times.
     """
     from ..runs.runner import execute, prepare
 
@@ -106,26 +118,41 @@ def run_cells(cells: list[Cell], results_dir: Path, suite_name: str, progress: S
     for cell in cells:
         if progress is not None:
             progress.start_cell(cell)
-        prepared = prepare(cell.run_config(results_dir, suite_name))
-        if progress is None:
-            run_dir = execute(prepared)
-        else:
-            run_dir = execute(prepared, on_step=lambda k: progress.advance(k * world_size), log=progress.message)
-            progress.finish_cell(run_dir)
+        with cell_lock(results_dir, cell) if lock else nullcontext(True) as held:
+            skip = (None if held else f"being run by process {holder_of(results_dir, cell) or '?'}") if lock else None
+            if lock and held:
+                skip = claim(cell, results_dir)
+            if skip is not None:
+                if progress is not None:
+                    progress.skip_cell(skip)
+                continue
+            prepared = prepare(cell.run_config(results_dir, suite_name))
+            if progress is None:
+                run_dir = execute(prepared)
+            else:
+                run_dir = execute(prepared, on_step=lambda k: progress.advance(k * world_size), log=progress.message)
+                progress.finish_cell(run_dir)
         written.append(run_dir)
     if progress is not None:
         progress.close()
     return written
 
 
-def _run_cell(config: object, threads: int) -> Path:
-    """One cell in a worker process (spawned: no state shared with the parent)."""
+def _run_cell(cell: Cell, results_dir: Path, suite_name: str, threads: int) -> Path | str:
+    """One cell in a worker process (spawned: no state shared with the parent), under its lock;
+    returns the run dir, or why it was skipped."""
     import torch
 
     from ..runs.runner import execute, prepare
 
-    torch.set_num_threads(threads)
-    return execute(prepare(config))  # type: ignore[arg-type]
+    with cell_lock(results_dir, cell) as held:
+        if not held:
+            return f"being run by process {holder_of(results_dir, cell) or '?'}"
+        skip = claim(cell, results_dir)
+        if skip is not None:
+            return skip
+        torch.set_num_threads(threads)
+        return execute(prepare(cell.run_config(results_dir, suite_name)))
 
 
 def run_plan_parallel(plan: SuitePlan, progress: SuiteProgress, workers: int, threads: int = 1) -> list[Path]:
@@ -141,11 +168,14 @@ def run_plan_parallel(plan: SuitePlan, progress: SuiteProgress, workers: int, th
     written = []
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = {pool.submit(_run_cell, cell.run_config(plan.results_dir, plan.suite.name), threads): cell
+        futures = {pool.submit(_run_cell, cell, plan.results_dir, plan.suite.name, threads): cell
                    for cell in plan.pending}
         for future in as_completed(futures):
             progress.start_cell(futures[future])
             run_dir = future.result()
+            if isinstance(run_dir, str):
+                progress.skip_cell(run_dir)
+                continue
             written.append(run_dir)
             progress.advance(progress.cell_units)
             progress.finish_cell(run_dir)

@@ -249,6 +249,8 @@ def parse_suite(text: str, path: Path) -> SuiteSpec:
             raise DenoisebenchError(f"{path}: no [[{name}]] table: declare at least one")
         if not isinstance(doc[name], list):
             raise suite_error(path, text, f"must be an array of tables, written [[{name}]]", name)
+        if not doc[name]:
+            raise DenoisebenchError(f"{path}: '{name}' is an empty list: declare at least one [[{name}]] table")
     suite = _Table(path, text, "suite", doc.get("suite", {}), None)
     entries = tuple(_parse_entry(path, text, d, i) for i, d in enumerate(doc["entry"]))
     samplers = tuple(_parse_sampler(path, text, d, i) for i, d in enumerate(doc["sampler"]))

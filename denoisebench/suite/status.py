@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..runs.records import RUN_FILE, STAGING_PREFIX, is_samples_array, load_samples, record_field as _get
+from ..runs.records import RUN_FILE, STAGING_PREFIX, load_samples, record_field as _get
 from .cells import Cell, key_hash
 
 COMPLETE, MISSING, INCOMPLETE = "complete", "missing", "incomplete"
@@ -81,8 +81,32 @@ def why_incomplete(cell: Cell, run: StoredRun) -> str | None:
         images = load_samples(run.run_dir)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         return f"samples.npz is missing or unreadable ({type(exc).__name__})"
-    if not is_samples_array(images, cell.num_samples):
-        return f"samples.npz holds {getattr(images, 'shape', '?')}, expected {cell.num_samples} images"
+    return samples_problem(images, r, cell.num_samples)
+
+
+def expected_image_shapes(record: dict[str, Any]) -> list[tuple[int, ...]] | None:
+    """The shapes one sample may have in samples.npz, from the run's recorded dataset shape
+    ``[C, H, W]``: H x W x C, or H x W for grey; None when the run recorded no shape (older runs)."""
+    shape = _get(record, "dataset", "shape")
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and v > 0 for v in shape)):
+        return None
+    c, h, w = shape
+    return [(h, w, c), (h, w)] if c == 1 else [(h, w, c)]
+
+
+def samples_problem(images: Any, record: dict[str, Any], n: int) -> str | None:
+    """Why ``images`` are not the complete samples of the run ``record`` of N = ``n`` (uint8, N of
+    them, each of the recorded image shape); None when they are."""
+    if not isinstance(images, np.ndarray):
+        return "samples.npz holds no array"
+    if images.dtype != np.uint8:
+        return f"samples.npz holds {images.dtype} images, expected uint8"
+    shapes = expected_image_shapes(record)
+    fits = (tuple(images.shape[1:]) in shapes if shapes is not None
+            else images.ndim == 3 or (images.ndim == 4 and images.shape[-1] in (1, 3)))
+    if images.ndim < 3 or len(images) != n or not fits:
+        want = f"{n} x " + (" x ".join(map(str, shapes[0])) if shapes else "H x W [x C]")
+        return f"samples.npz holds {' x '.join(map(str, images.shape))}, expected {want}"
     return None
 
 

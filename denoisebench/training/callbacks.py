@@ -47,6 +47,8 @@ class TrainResult:
     elapsed_s: float = 0.0
     #: Whether this process is rank 0 (the one that wrote the files).
     main: bool = True
+    #: The signal that interrupted the run (SIGINT for Ctrl-C, SIGTERM), None otherwise.
+    signal: int | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -90,6 +92,23 @@ class TrainLog:
     def say(self, msg: str) -> None:
         if self.main:
             self._say(msg)
+
+    def forget_after(self, step: int) -> None:
+        """Drop the records of steps after ``step`` (logged, then lost by a kill before the next save),
+        so that a resumed run does not log them twice."""
+        if not self.main or not self.path.is_file():
+            return
+        from ..fileio import write_text_atomic
+
+        kept = []
+        for line in self.path.read_text().splitlines():
+            try:
+                entry_step = json.loads(line).get("step")
+            except (ValueError, AttributeError):
+                entry_step = None
+            if not isinstance(entry_step, int) or entry_step <= step:
+                kept.append(line)
+        write_text_atomic(self.path, "".join(f"{line}\n" for line in kept))
 
     def record(self, entry: dict[str, Any]) -> None:
         if not self.main:

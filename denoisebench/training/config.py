@@ -142,6 +142,9 @@ def resolve_config(given: dict[str, Any], resume: bool) -> TrainConfig:
         config = TrainConfig(**{**defaults, **given})
         config.validate()
         return config
+    from .output import check_resumable_or_absent
+
+    check_resumable_or_absent(output)
     stored = json.loads(check_state_belongs(output)["train_config"])
     stored["output"] = output
     for key, value in given.items():

@@ -4,6 +4,8 @@ A run writes three files: the checkpoint ``-o PATH``, its training state (``*.st
 and its log (``*.log.jsonl``). Training refuses, in one line and before any work:
 
 * an existing run's files without ``--resume`` (continue it) or ``--overwrite`` (replace it);
+* a log or checkpoint without its training state (a run killed before its first save), with or
+  without ``--resume``: the same message, pass ``--overwrite`` to start over;
 * ``--resume`` with a training state of another run (:func:`~.checkpoint.check_state_belongs`);
 * an output that cannot be written: under a regular file, a directory, a read-only place.
 """
@@ -50,11 +52,23 @@ def check_writable(output: Path) -> None:
     os.unlink(probe)
 
 
+def check_resumable_or_absent(output: Path) -> None:
+    """Refuse a checkpoint or log without its training state (a run killed before its first save):
+    ``train`` and ``train --resume`` say the same, that only ``--overwrite`` can go on."""
+    checkpoint, state, log = run_files(output)
+    if not state.exists() and (checkpoint.exists() or log.exists()):
+        found = checkpoint if checkpoint.exists() else log
+        raise DenoisebenchError(f"{found} exists but no training state {state.name} was saved beside it, so there "
+                                "is nothing to resume: pass --overwrite to start over, or choose another -o")
+
+
 def check_output(output: Path, *, resume: bool, overwrite: bool) -> None:
     """All the checks above; with ``resume`` the state must exist and belong to the checkpoint."""
     if resume and overwrite:
         raise DenoisebenchError("--resume continues a run and --overwrite replaces it: pass only one")
     check_writable(output)
+    if not overwrite:
+        check_resumable_or_absent(output)
     if resume:
         check_state_belongs(output)
         return

@@ -69,27 +69,33 @@ class BatchOrder:
 
 
 class StopFlag:
-    """Ctrl-C sets a flag (the loop saves and stops); a second Ctrl-C aborts at once."""
+    """Ctrl-C (SIGINT) or SIGTERM (sent by ``timeout``, SLURM, docker stop) sets a flag: the loop
+    saves and stops, and ``signum`` says which came. A second signal aborts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.set = False
-        self._previous: Any = None
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopFlag:
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not in the main thread
-            self._previous = None
+        for signum in self.SIGNALS:
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not in the main thread
+                break
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.set:
             raise KeyboardInterrupt
-        self.set = True
+        self.set, self.signum = True, signum
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous = {}
 
 
 def _stop_reason(run: TrainingRun, stop: StopFlag, interrupt_after: int | None) -> str | None:
@@ -125,6 +131,7 @@ def _loop(run: TrainingRun, data: torch.Tensor, schedule: NoiseSchedule, callbac
             reason = _stop_reason(run, stop, interrupt_after)
             if ddp.any_rank(d, reason is not None):
                 run.result.stopped_by = reason or "interrupt"  # another rank's reason
+                run.result.signal = stop.signum if stop.set else (signal.SIGINT if run.result.interrupted else None)
                 break
             started = time.perf_counter()
             x0 = data[order.indices(run.step, cfg.batch_size)]
@@ -157,8 +164,8 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
 
     Refused before any work, in one line: bad options, an output that exists (without ``resume``
     or ``overwrite``) or cannot be written, a training state of another run, a bad evaluation
-    sampler. Returns when the steps or minutes are spent, or on Ctrl-C (after saving; then
-    ``result.interrupted``). ``callbacks`` run after the builtin log, evaluation and checkpoint ones.
+    sampler. Returns when the steps or minutes are spent, or on Ctrl-C or SIGTERM (after saving;
+    then ``result.interrupted`` and ``result.signal``). ``callbacks`` run after the builtin log, evaluation and checkpoint ones.
     """
     from timm.utils import ModelEmaV3
 
@@ -201,6 +208,7 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
             meta = ckpt.load_train_state(config.output, model=model, ema=ema.module, optimizer=optimizer)
             run.step, run.elapsed_before = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
             run.run_id = meta.get("run_id") or run.run_id
+            train_log.forget_after(run.step)  # steps logged after the last save (a kill) are trained again
             train_log.say(f"resuming {config.output} at step {run.step}")
         nparams = sum(p.numel() for p in model.parameters())
         train_log.say(f"training {config.provider} ({nparams / 1e6:.2f}M parameters, {recipe.config}) on "

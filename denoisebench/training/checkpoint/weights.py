@@ -28,7 +28,7 @@ from torch import nn
 from ...errors import DenoisebenchError
 from ...fileio import sha256_file
 from ..recipe import recipe_of
-from .files import load_strict, read_tensors, write_tensors
+from .files import first_mismatch, load_strict, read_tensors, write_tensors
 
 if TYPE_CHECKING:
     from ...providers.base import ProviderContext
@@ -107,6 +107,28 @@ def _config_of(recipe: Any, name: str, path: Path, sd: dict[str, torch.Tensor],
     return config, container
 
 
+def check_shapes_before_building(recipe: Any, config: Any, sd: dict[str, torch.Tensor], path: Path,
+                                 name: str) -> None:
+    """Refuse a file whose declared config does not fit its own tensors, before the network is built.
+
+    The network is built on torch's ``meta`` device (shapes only, no memory), so a tiny file that
+    declares a huge ``model_config`` costs nothing; a recipe that cannot build on ``meta`` is
+    checked by the strict load after building, as before.
+    """
+    try:
+        with torch.device("meta"):
+            skeleton = recipe(config).build_model()
+    except Exception:  # noqa: BLE001 - the real build below reports what is wrong with the config
+        return
+    declared = sum(int(t.numel()) for t in skeleton.state_dict().values())
+    stored = sum(int(t.numel()) for t in sd.values())
+    problem = first_mismatch(skeleton, sd)
+    if problem is not None:
+        raise DenoisebenchError(f"checkpoint {path} does not fit {recipe.describe(config)}, the model config it "
+                                f"declares: {problem} ({declared:,} numbers declared, {stored:,} stored); pass a "
+                                f"{name} checkpoint whose config matches its weights")
+
+
 def load_weights(provider_cls: type, path: Path, device: torch.device | str = "cpu"
                  ) -> tuple[nn.Module, LoadedWeights]:
     """Rebuild ``provider_cls``'s network from a weights file and load it strictly.
@@ -125,6 +147,7 @@ def load_weights(provider_cls: type, path: Path, device: torch.device | str = "c
         raise DenoisebenchError(f"checkpoint {path} is for provider {meta.get('provider')!r}, not "
                                 f"{name!r}: pass a {name} checkpoint")
     config, kind = _config_of(recipe, name, path, sd, meta, container)
+    check_shapes_before_building(recipe, config, sd, path, name)
     try:
         model = recipe(config).build_model()
     except (DenoisebenchError, ValueError, TypeError) as exc:
