@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..runs.records import RUN_FILE, STAGING_PREFIX, load_samples, record_field as _get
 from .cells import Cell, key_hash
 
