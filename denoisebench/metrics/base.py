@@ -111,6 +111,10 @@ class Metric(ABC):
     note: ClassVar[str] = ""
     #: Bump when the computation changes: cached floor values of another version are recomputed.
     version: ClassVar[int] = 1
+    #: Computed on ``evaluation.features``: run once per chosen encoder (:mod:`.per_encoder`).
+    uses_features: ClassVar[bool] = False
+    #: The encoder of a per-encoder copy of a feature metric (None: the pinned classifier).
+    encoder: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -146,4 +150,5 @@ class Metric(ABC):
         """What run.json records about this metric (plugin facts are added by the caller)."""
         return {"description": " ".join(str(cls.description).split()), "note": cls.note,
                 "depends_on_n": bool(cls.depends_on_n), "floor": cls.floor, "version": cls.version,
+                "encoder": cls.encoder,
                 "columns": [c.to_json() for c in cls.columns]}

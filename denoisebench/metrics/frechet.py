@@ -111,6 +111,7 @@ class FIDProxy(Metric):
                MetricColumn("fid_bootstrap", "FID bootstrap resamples", path=("n_bootstrap",), digits=0,
                             shown=False))
     depends_on_n = True
+    uses_features = True
 
     def compute(self, evaluation: Evaluation) -> dict[str, Any]:
         if evaluation.n < 2:

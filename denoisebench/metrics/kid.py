@@ -113,6 +113,7 @@ class KIDProxy(Metric):
                MetricColumn("kid_subsets", "KID subsets", path=("subsets",), digits=0, shown=False),
                MetricColumn("kid_subset_size", "KID subset size", path=("subset_size",), digits=0, shown=False))
     depends_on_n = True
+    uses_features = True
 
     def compute(self, evaluation: Evaluation) -> dict[str, Any]:
         if min(evaluation.n, evaluation.reference_size) < 4:

@@ -110,6 +110,7 @@ class PRDC(Metric):
                MetricColumn("density", "density (1 = real)", None, ("density",)),
                MetricColumn("coverage", "coverage", "max", ("coverage",)))
     depends_on_n = True
+    uses_features = True
 
     def compute(self, evaluation: Evaluation) -> dict[str, Any]:
         k = evaluation.settings.prdc_k

@@ -41,3 +41,11 @@ def register_metrics(register: Callable[[type], None]) -> None:
 def register_datasets(register: Callable[[object], None]) -> None:
     register(mnist5k.SPEC)
     register(mnist.SPEC)
+
+
+@hookimpl
+def register_encoders(register: Callable[[type], None]) -> None:
+    from ..encoders import BUILTIN_ENCODERS
+
+    for encoder in BUILTIN_ENCODERS:
+        register(encoder)
