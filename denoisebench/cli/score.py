@@ -21,9 +21,13 @@ DEFAULT_METRICS = ("fid", "kid", "prdc")
 @click.option("--metric", "-m", "metrics", multiple=True,
               help=f"Metric name, repeatable (see 'denoisebench metrics'; default: {', '.join(DEFAULT_METRICS)}).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Drives bootstraps and KD subsets.")
+@click.option("--bootstrap", "n_bootstrap", type=click.IntRange(min=0), default=50, show_default=True,
+              help="FD bootstrap replicates for its std (0: none; each costs two d x d eigenproblems).")
+@click.option("--kid-subsets", type=click.IntRange(min=1), default=100, show_default=True,
+              help="KD random subsets (mean and std over them).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: column name -> value.")
 def score_command(samples: str, reference: str, encoders: tuple[str, ...], encoder_weights: tuple[str, ...],
-                  metrics: tuple[str, ...], seed: int, as_json: bool) -> None:
+                  metrics: tuple[str, ...], seed: int, n_bootstrap: int, kid_subsets: int, as_json: bool) -> None:
     """Score SAMPLES against REFERENCE: each a run directory, an .npz (FILE.npz[:KEY]), an image
     folder (PNG/JPG) or a dataset split (mnist-5k:heldout). Columns are named by metric and
     encoder (fid_inception, kid_dinov2_vitb14; the MNIST classifier's keep fid, kid)."""
@@ -42,7 +46,8 @@ def score_command(samples: str, reference: str, encoders: tuple[str, ...], encod
         enc.check_images(a)
         enc.check_images(b)
     say = None if as_json else (lambda line: click.echo(line, err=True))
-    result = score_sets(a, b, chosen, metric_classes, seed=seed, progress=say)
+    result = score_sets(a, b, chosen, metric_classes, seed=seed, progress=say, n_bootstrap=n_bootstrap,
+                        kid_subsets_n=kid_subsets)
     values = flat_values(result)
     if as_json:
         click.echo(json.dumps(values, indent=2))
