@@ -25,9 +25,9 @@ def encoders_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"encoders": rows, "errors": registry.errors}, indent=2))
         return
-    table = [{"name": r["name"], "input": f"{r['input']['channels']}ch "
+    table = [{"name": r["name"], "input": f"{r['input']['channels'] or 'any '}ch "
               f"{'x'.join(map(str, r['input']['size'])) if r['input']['size'] else 'any'} {r['input']['range']}",
-              "dim": str(r["output_dim"]), "weights": "present" if r["present"] else "MISSING",
+              "dim": str(r["output_dim"] or "C*H*W"), "weights": ("none needed" if r["weights"] is None and r["present"] else "present" if r["present"] else "MISSING"),
               "path": r["weights"] or "-", "plugin": r["plugin"]} for r in rows]
     click.echo(format_table(table, ("name", "input", "dim", "weights", "path", "plugin")))
     for err in registry.errors:

@@ -81,6 +81,9 @@ class DatasetSpec:
     id: str
     description: str
     load: Callable[[DatasetOptions], ImageDataset]
+    #: Encoders of the feature metrics when ``run`` names none (empty: chosen by image shape, see
+    #: :mod:`denoisebench.encoders.selection`).
+    default_encoders: tuple[str, ...] = ()
 
 
 MIN_SIZE = 8

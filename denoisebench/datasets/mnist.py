@@ -89,4 +89,4 @@ def load_mnist(options: DatasetOptions) -> ImageDataset:
 
 
 SPEC = DatasetSpec("mnist", "full MNIST via torchvision: 60,000 train / 10,000 test (download or --data-dir)",
-                   load_mnist)
+                   load_mnist, default_encoders=("mnist-classifier",))

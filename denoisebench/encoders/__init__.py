@@ -9,11 +9,12 @@ from ..errors import DenoisebenchError
 from .base import Encoder, EncoderInputError, EncoderUnavailable
 from .classifier import MNISTClassifierEncoder
 from .inception import InceptionEncoder
+from .pixels import PixelEncoder
 from .timm_vit import ClipB32, DinoV2B14, DinoV2L14
 
 #: Registered by the builtin plugin, in this order.
 BUILTIN_ENCODERS: tuple[type[Encoder], ...] = (MNISTClassifierEncoder, InceptionEncoder, DinoV2B14, DinoV2L14,
-                                               ClipB32)
+                                               ClipB32, PixelEncoder)
 #: The encoder whose feature metrics keep their historical names (fid, kid, prdc).
 CLASSIFIER = MNISTClassifierEncoder.name
 
@@ -44,5 +45,5 @@ def parse_weights_options(values: tuple[str, ...] | list[str]) -> dict[str, Path
 
 
 __all__ = ["BUILTIN_ENCODERS", "CLASSIFIER", "ClipB32", "DinoV2B14", "DinoV2L14", "Encoder", "EncoderInputError",
-           "EncoderUnavailable", "InceptionEncoder", "MNISTClassifierEncoder", "encoder_class", "get_encoder",
+           "EncoderUnavailable", "InceptionEncoder", "MNISTClassifierEncoder", "PixelEncoder", "encoder_class", "get_encoder",
            "parse_weights_options"]

@@ -70,7 +70,7 @@ class Encoder(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
-    input_channels: ClassVar[int] = 3
+    input_channels: ClassVar[int] = 3  # 3: grey repeated; 1: grey only; 0: as given
     input_size: ClassVar[tuple[int, int] | None] = None
     min_size: ClassVar[int] = 8
     input_range: ClassVar[str] = "[-1, 1]"
@@ -81,6 +81,8 @@ class Encoder(ABC):
     #: A proxy is trained here (a domain network), not a standard published encoder.
     proxy: ClassVar[bool] = False
     batch_size: ClassVar[int] = 64
+    #: False for a fixed function with no weights file (e.g. ``pixels``).
+    needs_weights: ClassVar[bool] = True
 
     def __init__(self, weights: str | Path | None = None) -> None:
         self._explicit = None if weights is None else Path(weights)
@@ -97,12 +99,16 @@ class Encoder(ABC):
         return self._explicit if self._explicit is not None else self.default_weights_path()
 
     def weights_present(self) -> bool:
+        if not self.needs_weights:
+            return True
         path = self.weights_path()
         return path is not None and path.is_file()
 
-    def require_weights(self) -> Path:
+    def require_weights(self) -> Path | None:
         """The weights file, or a one-line :class:`EncoderUnavailable` naming it and where to put it."""
         path = self.weights_path()
+        if not self.needs_weights:
+            return path
         if path is None or not path.is_file():
             where = str(path) if path is not None else "(no default location)"
             raise EncoderUnavailable(f"encoder {self.name!r}: weights file {where} is missing; "
@@ -116,7 +122,8 @@ class Encoder(ABC):
 
     @functools.cached_property
     def weights_sha256(self) -> str:
-        return sha256_file(self.require_weights())
+        path = self.require_weights()
+        return "none" if path is None else sha256_file(path)
 
     def identity(self) -> dict[str, Any]:
         """What features depend on: the encoder, its weights, its preprocessing (the cache key)."""
@@ -134,7 +141,7 @@ class Encoder(ABC):
 
     # --- the network ------------------------------------------------------------------------
     @abstractmethod
-    def _build(self, weights: Path) -> torch.nn.Module:
+    def _build(self, weights: Path | None) -> torch.nn.Module:
         """The network in eval mode, with ``weights`` loaded (safetensors or weights_only torch.load)."""
 
     @abstractmethod
