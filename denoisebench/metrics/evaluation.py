@@ -177,6 +177,21 @@ class Evaluation:
                     lambda: net.embed(self.dataset.heldout_images)[0])
         return self._shared.pieces["reference"]
 
+    @property
+    def train_features(self) -> np.ndarray:
+        """Features of the whole train split (cached on disk per dataset and encoder)."""
+        if "train" not in self._shared.pieces:
+            if self.encoder is not None:
+                key = {"dataset_hash": self.dataset.content_hash, **self.encoder.identity()}
+                compute = lambda: self._encode(self.dataset.train_images)  # noqa: E731
+            else:
+                net = self.feature_network
+                key = {"dataset_hash": self.dataset.content_hash, "feature_sha256": net.sha256}
+                compute = lambda: net.embed(self.dataset.train_images)[0]  # noqa: E731
+            with self._shared.timed("train features" + (f" [{self.encoder.name}]" if self.encoder else "")):
+                self._shared.pieces["train"] = cached_array("train-features", key, compute)
+        return self._shared.pieces["train"]
+
     # --- pixel space --------------------------------------------------------------------------
 
     @cached_property
