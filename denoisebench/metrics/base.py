@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 BETTER = ("min", "max", None)
 FLOORS = ("train subset", "held-out", None)
 #: Keys of run.json's ``metrics`` object that the evaluator itself writes: no metric may be named so.
-RESERVED_NAMES = frozenset({"schema", "n", "seed", "reference", "dataset", "feature_network",
+RESERVED_NAMES = frozenset({"schema", "n", "seed", "reference", "dataset", "feature_network", "encoders",
                             "feature_network_sha256", "skipped", "failed", "floor", "declared", "timing_s"})
 HELDOUT_SUFFIX = "_heldout"
 
