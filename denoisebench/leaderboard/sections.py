@@ -82,7 +82,7 @@ def ranking(board: Board, result: SettingResult) -> str:
     tied = {(r.entry, o) for r in rows for o in r.tied_with}
     bands = rank_bands(order, lambda a, b: (a, b) in tied)
     by_metric = {m: {r.entry: r for r in result.standings.get(m, [])} for m in METRICS}
-    head = ["group", "rank", "entry", *(SPECS[m].title + " ↓" for m in METRICS), "Δ to best [95% interval]",
+    head = ["group", "rank", "entry", *(SPECS[m].title + (" ↓" if SPECS[m].lower_is_better else " ↑") for m in METRICS), "Δ to best [95% interval]",
             "NFE", "ms / image", "seeds"]
     out = ["<table class='rank'><thead><tr>", *(f"<th>{h}</th>" for h in head), "</tr></thead><tbody>"]
     for row in rows:

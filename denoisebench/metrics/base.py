@@ -115,6 +115,12 @@ class Metric(ABC):
     uses_features: ClassVar[bool] = False
     #: The encoder of a per-encoder copy of a feature metric (None: the pinned classifier).
     encoder: ClassVar[str | None] = None
+    #: How ``compare`` (and the leaderboard) pair this metric sample by sample: None (they do not)
+    #: or ``"features"``: its value is :meth:`paired_value` of the samples' and the reference's
+    #: feature rows, so each bootstrap resample of rows gives a replicate. The decision is on
+    #: :meth:`decision_column` (its header, better direction, digits); a ``headline`` column also
+    #: puts the metric on the leaderboard.
+    pairing: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -146,9 +152,19 @@ class Metric(ABC):
         """
 
     @classmethod
+    def paired_value(cls, features: Any, reference: Any) -> float:
+        """The decision column's value for N x d sample features against M x d reference features."""
+        raise NotImplementedError(f"metric {cls.name!r} declares pairing {cls.pairing!r} but no paired_value")
+
+    @classmethod
+    def decision_column(cls) -> MetricColumn | None:
+        """The column paired comparisons decide on: the first with a better direction."""
+        return next((c for c in cls.columns if c.better is not None), None)
+
+    @classmethod
     def declaration(cls) -> dict[str, Any]:
         """What run.json records about this metric (plugin facts are added by the caller)."""
         return {"description": " ".join(str(cls.description).split()), "note": cls.note,
                 "depends_on_n": bool(cls.depends_on_n), "floor": cls.floor, "version": cls.version,
-                "encoder": cls.encoder,
+                "encoder": cls.encoder, "pairing": cls.pairing,
                 "columns": [c.to_json() for c in cls.columns]}

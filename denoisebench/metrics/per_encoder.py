@@ -43,5 +43,6 @@ def for_encoder(metric: type[Metric], encoder: str) -> type[Metric]:
 
     attrs = {"name": f"{metric.name}_{tag}", "description": f"{metric.description} [on {encoder}'s features]",
              "columns": columns, "note": note, "encoder": encoder, "base_metric": metric.name,
-             "compute": compute, "__module__": metric.__module__}
+             "compute": compute, "__module__": metric.__module__,
+             "pairing": None}  # compare pairs on the classifier's per-sample features only
     return type(f"{metric.__name__}_{tag}", (metric,), attrs)
