@@ -128,6 +128,10 @@ def test_unknown_encoder_metric_and_small_input_are_one_line(tmp_path: Path) -> 
     np.savez(small, samples=np.zeros((4, 16, 16, 3), np.uint8))
     res = CliRunner().invoke(cli, ["score", str(small), str(small), "--encoder", "mnist-classifier"])
     assert res.exit_code == 2 and "reads grey images only" in res.output and res.output.count("\n") == 1
+    other = tmp_path / "other.npz"
+    np.savez(other, samples=np.zeros((4, 20, 20, 3), np.uint8))
+    res = CliRunner().invoke(cli, ["score", str(small), str(other), "--encoder", "pixels"])
+    assert res.exit_code == 2 and "does not resize" in res.output and res.output.count("\n") == 1
     with pytest.raises(EncoderInputError, match="at least 14 x 14"):
         DinoV2B14().check_images(np.zeros((2, 10, 10), np.uint8))
 

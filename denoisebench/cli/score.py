@@ -32,6 +32,7 @@ def score_command(samples: str, reference: str, encoders: tuple[str, ...], encod
     folder (PNG/JPG) or a dataset split (mnist-5k:heldout). Columns are named by metric and
     encoder (fid_inception, kid_dinov2_vitb14; the MNIST classifier's keep fid, kid)."""
     from ..encoders import get_encoder, parse_weights_options
+    from ..errors import DenoisebenchError
     from ..encoders.image_sets import load_image_set
     from ..metrics.score import flat_values, score_sets
     from ..plugins import get_registry
@@ -45,9 +46,14 @@ def score_command(samples: str, reference: str, encoders: tuple[str, ...], encod
     for enc in chosen:
         enc.check_images(a)
         enc.check_images(b)
+        if enc.input_size is None and a.shape[1:] != b.shape[1:]:
+            raise DenoisebenchError(f"encoder {enc.name!r} does not resize, and the sets differ in shape "
+                                    f"({a.shape[1:]} vs {b.shape[1:]}): choose an encoder that resizes (e.g. inception)")
     say = None if as_json else (lambda line: click.echo(line, err=True))
     result = score_sets(a, b, chosen, metric_classes, seed=seed, progress=say, n_bootstrap=n_bootstrap,
                         kid_subsets_n=kid_subsets)
+    if result.get("failed"):
+        raise DenoisebenchError(f"metric {result['failed'][0]}")
     values = flat_values(result)
     if as_json:
         click.echo(json.dumps(values, indent=2))
