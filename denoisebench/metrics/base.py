@@ -50,7 +50,8 @@ class MetricColumn:
     ``path`` (and ``std_path``) lead into the metric's result: ``("value",)`` reads
     ``result["value"]``. ``scale`` multiplies the value for display only (CSV and JSON keep raw
     units). ``headline`` columns are also plotted against the cost (network evaluations).
-    ``shown=False`` columns go to CSV and JSON only (counts, sizes).
+    ``shown=False`` columns go to CSV and JSON only (counts, sizes). ``headline`` and ``summary``
+    columns are the few numbers ``run`` prints and training's periodic evaluation logs.
     """
 
     key: str
@@ -62,6 +63,7 @@ class MetricColumn:
     scale: float = 1.0
     headline: bool = False
     shown: bool = True
+    summary: bool = False  # printed at the end of 'run' and logged by training's evaluation (as headline ones)
 
     def to_json(self) -> dict[str, Any]:
         """The column as recorded in run.json (tuples become lists)."""
