@@ -59,7 +59,7 @@ def test_plugin_metric_is_in_run_json(plugin_run: Path, mnist5k: ImageDataset) -
     assert declared["brightness"]["plugin"] == PLUGIN and declared["brightness"]["depends_on_n"] is False
     assert declared["ink_gap"]["columns"][0] == {
         "key": "ink_gap", "header": "ink gap ×100", "better": "min", "path": ["value"], "std_path": ["std"],
-        "digits": 2, "scale": 100.0, "headline": False, "shown": True}
+        "digits": 2, "scale": 100.0, "headline": False, "shown": True, "summary": False}
     assert metrics["fid"]["value"] > 0 and "brightness" in metrics["timing_s"]
 
 

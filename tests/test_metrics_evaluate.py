@@ -64,12 +64,13 @@ def test_record_is_self_contained_and_floor_is_cached(small: ImageDataset, tmp_p
     assert sum(out["classifier"]["histogram"]) == 40
     assert out["nearest"]["memorised_share"] == 1.0
     assert out["nearest_heldout"]["memorised_share"] < 0.05
+    assert out["authpct"]["value"] == 0.0 and out["authpct_heldout"]["value"] > 50  # copies vs real unseen digits
     assert out["floor"]["n"] == 40 and out["floor"]["cache_key"]["feature_sha256"] == out["feature_network_sha256"]
     floor_files = sorted((tmp_path / "metrics").glob("floor-*.json"))
     heldout_files = sorted((tmp_path / "metrics").glob("heldout-*.json"))
-    assert len(floor_files) == 4  # fid, kid, prdc, classifier on the real train subset
-    assert len(heldout_files) == 1  # the nearest-neighbour baseline of the held-out digits
-    assert len(list((tmp_path / "metrics").glob("*.json"))) == 5
+    assert len(floor_files) == 5  # fid, kid, prdc, classifier, vendi on the real train subset
+    assert len(heldout_files) == 2  # the held-out digits: nearest-neighbour baseline and AuthPct
+    assert len(list((tmp_path / "metrics").glob("*.json"))) == 7
 
     from denoisebench.metrics.evaluation import Evaluation
 

@@ -81,8 +81,8 @@ def test_run_prints_key_metrics_against_the_floor_before_the_run_dir(tmp_path: P
                           "nearest_heldout": {"memorised_share": 0.0}},
               "timing": {"images_per_s": 40.0}, "sampler": {"nfe": 50}}
     lines = summary_lines(record)
-    assert lines[0].startswith("FID-proxy 3.10 (floor 0.94); KID-proxy x1000 45.70 (floor 0.00)")
-    assert "memorised 0.0% (held-out real 0.0%)" in lines[0]
+    assert lines[0].startswith("FID-proxy 3.10 (floor 0.94); KID-proxy ×1000 45.70 (floor 0.00)")
+    assert "class entropy (bits) 3.300" in lines[0] and "memorised 0.000 (held-out real 0.000)" in lines[0]
     assert lines[1] == "40.0 images/s, 50 network calls per image"
     proc = cli("run", "-p", "empirical", "-n", "2", "--steps", "2", "--no-metrics", "--results-dir", str(tmp_path))
     out = proc.stdout.strip().splitlines()

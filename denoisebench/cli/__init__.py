@@ -54,4 +54,4 @@ def main() -> None:
 
 
 # one module per verb; importing a module registers its verb on ``cli``
-from . import bench, compare, datasets, features, figure, leaderboard, listing, probe, quickstart, report, run, train  # noqa: E402,F401,I001
+from . import bench, compare, datasets, encoders, features, figure, leaderboard, listing, probe, quickstart, report, run, score, train  # noqa: E402,F401,I001

@@ -17,8 +17,9 @@ from . import cli
 @click.option("--output", "-O", type=click.Path(path_type=Path), default=None, help="Write here instead of stdout.")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None,
               help="With a suite: where its runs are (default: the suite's results_dir, else ./results).")
-@click.option("--metric", "-m", "metrics", multiple=True, type=click.Choice(["fid", "kid", "entropy", "memorised"]),
-              help="Metrics to decide on, repeatable (default: all).")
+@click.option("--metric", "-m", "metrics", multiple=True,
+              help="Metrics to decide on, repeatable: fid, kid, entropy, memorised and any plugin metric that "
+                   "declares pairing (default: all).")
 @click.option("--bootstrap", "n_bootstrap", type=click.IntRange(min=100), default=1000, show_default=True,
               help="Bootstrap replicates.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap resampling.")
@@ -51,6 +52,11 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
         raise DenoisebenchError("--agreement is written in the markdown format only: drop --format or --agreement")
     if output is not None:
         check_writable_file(output, "--output")  # before any work
+    from ..compare import METRICS
+
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise DenoisebenchError(f"--metric {unknown[0]!r} cannot be paired: choose from {', '.join(METRICS)}")
     order = None
     if target.is_file() or target.suffix == ".toml":
         from ..suite import load_suite, plan_suite

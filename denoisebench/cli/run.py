@@ -43,17 +43,23 @@ from .progress import Progress
               help="Weights for providers that load them.")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
               help="Provider option, repeatable (e.g. -o mode=tweedie).")
+@click.option("--encoder", "-e", "encoders", multiple=True,
+              help="Encoder of the feature metrics, repeatable (see 'denoisebench encoders'; default: the dataset's).")
+@click.option("--encoder-weights", "encoder_weights", multiple=True, metavar="NAME=PATH",
+              help="An encoder's weights file, repeatable (default: its library's cache).")
 @click.option("--metrics/--no-metrics", default=True, show_default=True, help="Evaluate the samples.")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 def run_command(provider: str, dataset: str, data_dir: Path | None, dataset_options: tuple[str, ...], sampler: str, steps: int,
                 sampler_options: tuple[str, ...], variance: str | None, eta: float | None, clip_x0: bool, schedule: str, num_samples: int,
                 batch_size: int, seed: int, device: str, checkpoint: Path | None,
-                options: tuple[str, ...], metrics: bool, results_dir: Path) -> None:
+                options: tuple[str, ...], encoders: tuple[str, ...], encoder_weights: tuple[str, ...], metrics: bool,
+                results_dir: Path) -> None:
     """Generate samples with PROVIDER inside a DDPM loop and write a run record.
 
     Under torchrun (``torchrun --nproc_per_node=K --no-python denoisebench run ...``) the K ranks
     share the batches; rank 0 evaluates and writes the one run, byte-identical to one process's.
     """
+    from ..encoders import parse_weights_options
     from ..runs.runner import RunConfig, execute, prepare
 
     with distributed.cli_session() as session:  # under torchrun: only the rank concerned prints an error
@@ -62,7 +68,8 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, dataset_opti
                            results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
                            sampler_options=parse_key_values(sampler_options, "--sampler-option"),
                            clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
-                           data_dir=data_dir, metrics=metrics,
+                           data_dir=data_dir, metrics=metrics, encoders=encoders,
+                           encoder_weights=parse_weights_options(encoder_weights),
                            dataset_options=parse_key_values(dataset_options, "--dataset-option"))
         prepared = prepare(config)
         if session is not None and not session.is_main:  # other ranks generate their share quietly

@@ -19,8 +19,9 @@ square root; kernel sums weighted by resample counts).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,14 +39,57 @@ class MetricSpec:
     title: str
     lower_is_better: bool
     fmt: str
+    headline: bool = False  # ranked and plotted on the leaderboard
+    metric: Any = None  # the declaring Metric class of a plugin's paired metric (generic bootstrap)
 
 
-METRICS: dict[str, MetricSpec] = {
-    "fid": MetricSpec("fid", "FID-proxy", True, "{:.3f}"),
-    "kid": MetricSpec("kid", "KID-proxy", True, "{:.5f}"),
+#: The builtin metrics' vectorised bootstrap paths (below), by their comparison keys.
+BUILTIN_METRICS: dict[str, MetricSpec] = {
+    "fid": MetricSpec("fid", "FID-proxy", True, "{:.3f}", headline=True),
+    "kid": MetricSpec("kid", "KID-proxy", True, "{:.5f}", headline=True),
     "entropy": MetricSpec("entropy", "class entropy (bits)", False, "{:.4f}"),
     "memorised": MetricSpec("memorised", "memorised share", True, "{:.4f}"),
 }
+
+
+def declared_spec(metric: Any) -> MetricSpec | None:
+    """A registered metric's comparison spec, read from its declaration (None: it is not paired)."""
+    column = metric.decision_column() if getattr(metric, "pairing", None) == "features" else None
+    if column is None:
+        return None
+    return MetricSpec(metric.name, column.header, column.better == "min", "{:.%df}" % max(column.digits, 3),
+                      headline=column.headline, metric=metric)
+
+
+class _Metrics(Mapping[str, MetricSpec]):
+    """The metrics a comparison can decide on: the builtins, then every registered metric that
+    declares ``pairing = "features"`` (read from the registry when first asked)."""
+
+    def _all(self) -> dict[str, MetricSpec]:
+        out = dict(BUILTIN_METRICS)
+        try:
+            from ..plugins import get_registry
+
+            metrics = [cls for cls, _info in get_registry().metrics.values()]
+        except Exception:  # noqa: BLE001 - comparing stored runs must not depend on plugins loading
+            metrics = []
+        for cls in metrics:
+            spec = declared_spec(cls)
+            if spec is not None and spec.key not in out:
+                out[spec.key] = spec
+        return out
+
+    def __getitem__(self, key: str) -> MetricSpec:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+METRICS: Mapping[str, MetricSpec] = _Metrics()
 
 
 @dataclass(frozen=True)
@@ -119,7 +163,8 @@ def metric_value(sample: SampleSet, reference: np.ndarray, metric: str) -> float
         if sample.memorised is None:
             raise ValueError("memorisation was not computed for this sample set")
         return float(np.mean(sample.memorised))
-    raise KeyError(metric)
+    spec = METRICS[metric]
+    return float(spec.metric.paired_value(sample.features, reference))
 
 
 def metric_replicates(sample: SampleSet, ref: ReferenceReplicates, indices: np.ndarray, metric: str) -> np.ndarray:
@@ -143,7 +188,9 @@ def metric_replicates(sample: SampleSet, ref: ReferenceReplicates, indices: np.n
         if sample.memorised is None:
             raise ValueError("memorisation was not computed for this sample set")
         return w @ sample.memorised.astype(np.float64) / n
-    raise KeyError(metric)
+    spec = METRICS[metric]  # a plugin's paired metric: its declared function on each resample
+    return np.array([float(spec.metric.paired_value(sample.features[idx], ref.reference[ref_idx]))
+                     for idx, ref_idx in zip(indices, ref.plan.reference)])
 
 
 @dataclass(frozen=True)

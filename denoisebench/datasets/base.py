@@ -93,6 +93,9 @@ class DatasetSpec:
     id: str
     description: str
     load: Callable[[DatasetOptions], ImageDataset]
+    #: Encoders of the feature metrics when ``run`` names none (empty: chosen by image shape, see
+    #: :mod:`denoisebench.encoders.selection`).
+    default_encoders: tuple[str, ...] = ()
     image_shape: tuple[int, int, int] | None = None
     sizes: tuple[int, int] | None = None
     source: str = ""

@@ -96,4 +96,4 @@ def _present(options: DatasetOptions) -> bool:
 SPEC = DatasetSpec("mnist", "full MNIST via torchvision: 60,000 train / 10,000 test (download or --data-dir)",
                    load_mnist, image_shape=(1, 28, 28), sizes=(60000, 10000),
                    source="torchvision MNIST: the four IDX files in DIR, DIR/raw or DIR/MNIST/raw",
-                   files_present=_present)
+                   files_present=_present, default_encoders=("mnist-classifier",))

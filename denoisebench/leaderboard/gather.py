@@ -4,9 +4,10 @@ compare engine's verdicts and rank groups per setting, and where each entry's sa
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..compare import Comparison, RunRef, SampleSource, Setting, compare_runs, group_runs, runs_in
 from ..compare.collect import Groups, run_ref
@@ -15,9 +16,24 @@ from ..errors import DenoisebenchError
 from ..report import Table, build_tables, load_runs
 from ..runs.records import RUN_FILE
 
-#: The metrics the page decides on: the primary one (sorting, bands, verdict matrix) first.
-METRICS = ["fid", "kid"]
-PRIMARY = METRICS[0]
+class _Headline(Sequence[str]):
+    """The metrics the page decides on, read from their declarations: every paired metric with a
+    headline column (the FID-proxy first: the primary one for sorting, bands and the verdict matrix)."""
+
+    def _keys(self) -> list[str]:
+        from ..compare import METRICS as SPECS
+
+        return [key for key, spec in SPECS.items() if spec.headline]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._keys()[index]
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+
+METRICS: Sequence[str] = _Headline()
+PRIMARY = "fid"
 
 
 @dataclass
@@ -97,7 +113,7 @@ def gather(paths: list[Path], n_bootstrap: int = 200, seed: int = 0, data_dir: P
         else:
             _warn(message)
 
-    comparison = compare_runs(refs, SampleSource(memorisation=False, data_dir=data_dir), METRICS, n_bootstrap, seed,
+    comparison = compare_runs(refs, SampleSource(memorisation=False, data_dir=data_dir), list(METRICS), n_bootstrap, seed,
                               progress=progress, warn=_warn_runs)
     if len(no_samples) == 1:
         _warn(no_samples[0])

@@ -130,8 +130,8 @@ def ranking(board: Board, result: SettingResult) -> str:
     beaten = {r.entry: {o for o in order if o != r.entry and (pair_of(result, PRIMARY, r.entry, o) or (0, 0, 0, ""))[3]
                         == "worse"} for r in generators}
     by_metric = {m: {r.entry: r for r in result.standings.get(m, [])} for m in METRICS}
-    head = ["group", "rank", "entry", *(SPECS[m].title + " ↓" for m in METRICS), "memorised ↓",
-            "Δ to best [95% interval]", "NFE", "ms / image", "seeds"]
+    head = ["group", "rank", "entry", *(SPECS[m].title + (" ↓" if SPECS[m].lower_is_better else " ↑") for m in METRICS),
+            "memorised ↓", "Δ to best [95% interval]", "NFE", "ms / image", "seeds"]
     out = ["<table class='rank'><thead><tr>", *(f"<th>{h}</th>" for h in head), "</tr></thead><tbody>"]
     for row in rows:
         copying = row.entry not in bands

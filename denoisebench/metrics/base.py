@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 BETTER = ("min", "max", None)
 FLOORS = ("train subset", "held-out", None)
 #: Keys of run.json's ``metrics`` object that the evaluator itself writes: no metric may be named so.
-RESERVED_NAMES = frozenset({"schema", "n", "seed", "reference", "dataset", "feature_network",
+RESERVED_NAMES = frozenset({"schema", "n", "seed", "reference", "dataset", "feature_network", "encoders",
                             "feature_network_sha256", "skipped", "failed", "floor", "declared", "timing_s"})
 HELDOUT_SUFFIX = "_heldout"
 
@@ -54,7 +54,8 @@ class MetricColumn:
     ``path`` (and ``std_path``) lead into the metric's result: ``("value",)`` reads
     ``result["value"]``. ``scale`` multiplies the value for display only (CSV and JSON keep raw
     units). ``headline`` columns are also plotted against the cost (network evaluations).
-    ``shown=False`` columns go to CSV and JSON only (counts, sizes).
+    ``shown=False`` columns go to CSV and JSON only (counts, sizes). ``headline`` and ``summary``
+    columns are the few numbers ``run`` prints and training's periodic evaluation logs.
     """
 
     key: str
@@ -66,6 +67,7 @@ class MetricColumn:
     scale: float = 1.0
     headline: bool = False
     shown: bool = True
+    summary: bool = False  # printed at the end of 'run' and logged by training's evaluation (as headline ones)
 
     def to_json(self) -> dict[str, Any]:
         """The column as recorded in run.json (tuples become lists)."""
@@ -119,6 +121,16 @@ class Metric(ABC):
     input_shape: ClassVar[tuple[int, int, int] | None] = None
     #: What reads the images at that shape, named in the skip reason (e.g. "the pinned MNIST classifier").
     input_requirement: ClassVar[str] = "its declared input shape"
+    #: Computed on ``evaluation.features``: run once per chosen encoder (:mod:`.per_encoder`).
+    uses_features: ClassVar[bool] = False
+    #: The encoder of a per-encoder copy of a feature metric (None: the pinned classifier).
+    encoder: ClassVar[str | None] = None
+    #: How ``compare`` (and the leaderboard) pair this metric sample by sample: None (they do not)
+    #: or ``"features"``: its value is :meth:`paired_value` of the samples' and the reference's
+    #: feature rows, so each bootstrap resample of rows gives a replicate. The decision is on
+    #: :meth:`decision_column` (its header, better direction, digits); a ``headline`` column also
+    #: puts the metric on the leaderboard.
+    pairing: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -169,9 +181,20 @@ class Metric(ABC):
         """
 
     @classmethod
+    def paired_value(cls, features: Any, reference: Any) -> float:
+        """The decision column's value for N x d sample features against M x d reference features."""
+        raise NotImplementedError(f"metric {cls.name!r} declares pairing {cls.pairing!r} but no paired_value")
+
+    @classmethod
+    def decision_column(cls) -> MetricColumn | None:
+        """The column paired comparisons decide on: the first with a better direction."""
+        return next((c for c in cls.columns if c.better is not None), None)
+
+    @classmethod
     def declaration(cls) -> dict[str, Any]:
         """What run.json records about this metric (plugin facts are added by the caller)."""
         return {"description": " ".join(str(cls.description).split()), "note": cls.note,
                 "depends_on_n": bool(cls.depends_on_n), "floor": cls.floor, "version": cls.version,
                 "input_shape": None if cls.input_shape is None else list(cls.input_shape),
+                "encoder": cls.encoder, "pairing": cls.pairing,
                 "columns": [c.to_json() for c in cls.columns]}

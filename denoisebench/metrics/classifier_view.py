@@ -46,7 +46,7 @@ class ClassifierView(ClassifierFeatureMetric):
     description = "the pinned classifier's view: class histogram and entropy, confidence, ambiguous share"
     note = ("class entropy: of the predicted-class histogram in bits (maximum log2(10) = 3.32); confidence: mean "
             "top class probability; ambiguous: share with top probability < 0.5.")
-    columns = (MetricColumn("entropy_bits", "class entropy (bits)", "max", ("entropy_bits",)),
+    columns = (MetricColumn("entropy_bits", "class entropy (bits)", "max", ("entropy_bits",), summary=True),
                MetricColumn("confidence", "confidence", "max", ("mean_confidence",)),
                MetricColumn("ambiguous", "ambiguous", "min", ("ambiguous_share",)))
 

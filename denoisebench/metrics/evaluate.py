@@ -26,6 +26,7 @@ from ..errors import DenoisebenchError
 from .base import HELDOUT_SUFFIX, Metric, MetricSkipped
 from .evaluation import Evaluation, EvaluationSettings
 from .floor import FLOOR_SOURCE, floor_key, heldout_value, train_subset_value
+from .per_encoder import CLASSIFIER, for_encoder
 
 SCHEMA = 1
 PRDC_K = 5
@@ -79,6 +80,27 @@ class _Scorer:
         return result
 
 
+def _per_encoder(chosen: list[tuple[type[Metric], dict[str, str]]], base: Evaluation,
+                 encoders: Sequence[Any] | None) -> tuple[list[tuple[type[Metric], dict[str, str]]],
+                                                          dict[type[Metric], Evaluation]]:
+    """Each feature metric once per encoder (classifier: its own name), with the evaluation it reads."""
+    if encoders is None:
+        return chosen, {cls: base for cls, _facts in chosen}
+    out: list[tuple[type[Metric], dict[str, str]]] = []
+    spaces: dict[type[Metric], Evaluation] = {}
+    views = {enc.name: (base if enc.name == CLASSIFIER else base.with_encoder(enc)) for enc in encoders}
+    for cls, facts in chosen:
+        if not cls.uses_features:
+            out.append((cls, facts))
+            spaces[cls] = base
+            continue
+        for name, view in views.items():
+            derived = for_encoder(cls, name)
+            out.append((derived, facts))
+            spaces[derived] = view
+    return out, spaces
+
+
 def _warner(progress: Callable[[str], None] | None) -> Callable[[str], None]:
     if progress is not None:
         return lambda msg: progress(f"Warning: {msg}")
@@ -111,7 +133,8 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
              progress: Callable[[str], None] | None = None, n_bootstrap: int = 50, kid_subsets_n: int = 100,
              k: int = PRDC_K, with_floor: bool = True, feature_weights: str | Path | None = None,
-             metrics: Sequence[type[Metric]] | None = None) -> dict[str, Any]:
+             metrics: Sequence[type[Metric]] | None = None, encoders: Sequence[Any] | None = None,
+             encoder_skips: Sequence[str] = (), same_shape: bool = True) -> dict[str, Any]:
     """Every metric of uint8 N x H x W (x C) ``images`` (JSON-serialisable), against the held-out split.
 
     A metric that declares it cannot read the dataset's images (:meth:`Metric.skip_reason`, e.g.
@@ -122,6 +145,10 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
     ``with_floor=False`` skips the train-subset floor (held-out baselines are always computed).
     Floor values are read from the cache when present. A metric that raises is reported once
     (through ``progress``, else as a ``RuntimeWarning``) and recorded as null.
+    ``encoders`` (Encoder instances; default: the pinned classifier only) are the feature spaces
+    of the feature metrics: on the classifier they keep their names (``fid``), on any other encoder
+    they are recorded as ``<metric>_<encoder>`` (:mod:`.per_encoder`). ``encoder_skips`` are the
+    one-line reasons default encoders were left out (recorded in ``skipped``).
     """
     try:
         check_image_array(images, "images")
@@ -129,12 +156,14 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
         raise DenoisebenchError(f"evaluate needs a non-empty uint8 N x H x W (x C) array of images: {exc}") from None
     if len(images) < 1:
         raise DenoisebenchError("evaluate needs a non-empty uint8 N x H x W (x C) array of images, got none")
-    if image_shape_of(images) != dataset.image_shape:
+    if same_shape and image_shape_of(images) != dataset.image_shape:
         raise DenoisebenchError(f"images are {_shape_text(image_shape_of(images))} but dataset {dataset.id!r} has "
                                 f"{_shape_text(dataset.image_shape)}: evaluate against the dataset they came from")
     chosen = registered_metrics() if metrics is None else _with_plugin_facts(metrics)
     settings = EvaluationSettings(n_bootstrap=n_bootstrap, kid_subsets=kid_subsets_n, prdc_k=k)
-    evaluation = Evaluation(images, dataset, seed=seed, settings=settings, feature_weights=feature_weights)
+    base = Evaluation(images, dataset, seed=seed, settings=settings, feature_weights=feature_weights)
+    chosen, spaces = _per_encoder(chosen, base, encoders)
+    evaluation = base
     score = _Scorer(_warner(progress))
     unsupported = _unsupported(chosen, dataset, score)
 
@@ -150,28 +179,30 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
         "feature_network": net.describe() if net is not None else None,
         "feature_network_sha256": net.sha256 if net is not None else None,
     }
+    if encoders is not None:
+        result["encoders"] = {enc.name: enc.describe() for enc in encoders}
     for cls, _facts in chosen:
         if cls.name in unsupported:
             result[cls.name] = None
             continue
         say(cls.name)
-        result[cls.name] = score(cls, evaluation)
+        result[cls.name] = score(cls, spaces[cls])
     chosen_here = [(cls, facts) for cls, facts in chosen if cls.name not in unsupported]
     for cls, _facts in chosen_here:
         if cls.floor == "held-out":
-            say(f"{cls.name} of held-out digits")
-            result[cls.name + HELDOUT_SUFFIX] = heldout_value(cls, evaluation, score)
+            say(f"{cls.name} of held-out images")
+            result[cls.name + HELDOUT_SUFFIX] = heldout_value(cls, spaces[cls], score)
     floor_metrics = [cls for cls, _facts in chosen_here if cls.floor == "train subset"]
     if with_floor and floor_metrics:
         say("real-vs-real floor")
         floor: dict[str, Any] = {"n": int(min(evaluation.n, len(dataset.train_images))), "source": FLOOR_SOURCE}
         for cls in floor_metrics:
-            floor[cls.name] = train_subset_value(cls, evaluation, score)
+            floor[cls.name] = train_subset_value(cls, spaces[cls], score)
         floor["skipped"] = score.skipped.get("floor", [])
         floor["cache_key"] = floor_key(evaluation)
         result["floor"] = floor
     result["skipped"] = ([f"{name}: {reason}" for name, reason in unsupported.items() if reason is not None]
-                         + score.skipped.get("", []))
+                         + [*encoder_skips, *score.skipped.get("", [])])
     if score.failed:
         result["failed"] = score.failed
     result["declared"] = {cls.name: {**cls.declaration(), **facts} for cls, facts in chosen}

@@ -50,6 +50,7 @@ class _Shared:
     dataset: ImageDataset
     settings: EvaluationSettings
     feature_weights: Path | None
+    encoder: Any = None  # an Encoder, or None for the pinned classifier (the historical path)
     timing: dict[str, float] = field(default_factory=dict)
     pieces: dict[str, Any] = field(default_factory=dict)
 
@@ -115,8 +116,30 @@ class Evaluation:
             self._shared.pieces["network"] = load_feature_network(weights)
         return self._shared.pieces["network"]
 
+    @property
+    def encoder(self) -> Any:
+        """The :class:`~denoisebench.encoders.Encoder` whose features the metrics read (None: the classifier)."""
+        return self._shared.encoder
+
+    def with_encoder(self, encoder: Any) -> Evaluation:
+        """The same images judged in ``encoder``'s feature space (its own features, reference and floor)."""
+        shared = _Shared(self.dataset, self.settings, self._shared.feature_weights, encoder=encoder,
+                         timing=self._shared.timing)
+        return Evaluation(self.images, self.dataset, seed=self.seed, _shared=shared, _role=self.role)
+
+    def _encode(self, images: np.ndarray) -> np.ndarray:
+        from ..encoders import EncoderInputError
+
+        try:
+            return self.encoder.encode(images)
+        except EncoderInputError as exc:
+            raise MetricSkipped(str(exc)) from None
+
     @cached_property
-    def _embedding(self) -> tuple[np.ndarray, np.ndarray]:
+    def _embedding(self) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.encoder is not None:
+            with self.timed(f"features [{self.encoder.name}]"):
+                return self._encode(self.images), None
         net = self.feature_network
         with self.timed("features"):
             return net.embed(self.images)
@@ -129,6 +152,8 @@ class Evaluation:
     @property
     def probabilities(self) -> np.ndarray:
         """N x 10 float64 class probabilities of the images."""
+        if self.encoder is not None:
+            raise MetricSkipped("class probabilities come from the pinned MNIST classifier only")
         return self._embedding[1]
 
     @property
@@ -139,6 +164,11 @@ class Evaluation:
     @property
     def reference_features(self) -> np.ndarray:
         """Features of the whole held-out split (cached on disk per dataset and feature network)."""
+        if "reference" not in self._shared.pieces and self.encoder is not None:
+            with self._shared.timed(f"held-out features [{self.encoder.name}]"):
+                self._shared.pieces["reference"] = cached_array(
+                    "heldout-features", {"dataset_hash": self.dataset.content_hash, **self.encoder.identity()},
+                    lambda: self._encode(self.dataset.heldout_images))
         if "reference" not in self._shared.pieces:
             net = self.feature_network
             with self._shared.timed("held-out features"):
@@ -146,6 +176,21 @@ class Evaluation:
                     "heldout-features", {"dataset_hash": self.dataset.content_hash, "feature_sha256": net.sha256},
                     lambda: net.embed(self.dataset.heldout_images)[0])
         return self._shared.pieces["reference"]
+
+    @property
+    def train_features(self) -> np.ndarray:
+        """Features of the whole train split (cached on disk per dataset and encoder)."""
+        if "train" not in self._shared.pieces:
+            if self.encoder is not None:
+                key = {"dataset_hash": self.dataset.content_hash, **self.encoder.identity()}
+                compute = lambda: self._encode(self.dataset.train_images)  # noqa: E731
+            else:
+                net = self.feature_network
+                key = {"dataset_hash": self.dataset.content_hash, "feature_sha256": net.sha256}
+                compute = lambda: net.embed(self.dataset.train_images)[0]  # noqa: E731
+            with self._shared.timed("train features" + (f" [{self.encoder.name}]" if self.encoder else "")):
+                self._shared.pieces["train"] = cached_array("train-features", key, compute)
+        return self._shared.pieces["train"]
 
     # --- pixel space --------------------------------------------------------------------------
 
@@ -173,7 +218,9 @@ class Evaluation:
 
     @property
     def feature_sha256(self) -> str | None:
-        """The feature network's sha256, or None where it cannot read these images."""
+        """The feature network's (or encoder's) sha256, or None where it cannot read these images."""
+        if self.encoder is not None:
+            return str(self.encoder.weights_sha256)
         try:
             return self.feature_network.sha256
         except MetricSkipped:

@@ -112,6 +112,12 @@ class FIDProxy(ClassifierFeatureMetric):
                MetricColumn("fid_bootstrap", "FID bootstrap resamples", path=("n_bootstrap",), digits=0,
                             shown=False))
     depends_on_n = True
+    uses_features = True
+    pairing = "features"
+
+    @classmethod
+    def paired_value(cls, features: Any, reference: Any) -> float:
+        return fid(features, reference)
 
     def compute(self, evaluation: Evaluation) -> dict[str, Any]:
         if evaluation.n < 2:

@@ -114,6 +114,12 @@ class KIDProxy(ClassifierFeatureMetric):
                MetricColumn("kid_subsets", "KID subsets", path=("subsets",), digits=0, shown=False),
                MetricColumn("kid_subset_size", "KID subset size", path=("subset_size",), digits=0, shown=False))
     depends_on_n = True
+    uses_features = True
+    pairing = "features"
+
+    @classmethod
+    def paired_value(cls, features: Any, reference: Any) -> float:
+        return kid(features, reference)
 
     def compute(self, evaluation: Evaluation) -> dict[str, Any]:
         if min(evaluation.n, evaluation.reference_size) < 4:

@@ -143,7 +143,7 @@ class NearestNeighbours(Metric):
     note = ("NN distance: median RMS pixel distance ([0, 1] units) to the nearest training image; memorised: "
             "share with d1/d2 < 1/3 (Gu et al. 2023).")
     columns = (MetricColumn("d1_median", "NN distance", None, ("d1_median",)),
-               MetricColumn("memorised", "memorised", "min", ("memorised_share",)))
+               MetricColumn("memorised", "memorised", "min", ("memorised_share",), summary=True))
     floor = "held-out"
 
     def compute(self, evaluation: Evaluation) -> dict[str, Any]:

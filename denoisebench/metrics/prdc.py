@@ -111,6 +111,7 @@ class PRDC(ClassifierFeatureMetric):
                MetricColumn("density", "density (1 = real)", None, ("density",)),
                MetricColumn("coverage", "coverage", "max", ("coverage",)))
     depends_on_n = True
+    uses_features = True
 
     def compute(self, evaluation: Evaluation) -> dict[str, Any]:
         k = evaluation.settings.prdc_k

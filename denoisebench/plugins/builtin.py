@@ -42,3 +42,11 @@ def register_datasets(register: Callable[[object], None]) -> None:
     for spec in (mnist5k.SPEC, mnist.SPEC, skimage_patches.SPEC, fashion_mnist.SPEC, cifar.SPEC_CIFAR10,
                  cifar.SPEC_CIFAR100, svhn.SPEC, celeba.SPEC, imagefolder.SPEC, npzfile.SPEC):
         register(spec)
+
+
+@hookimpl
+def register_encoders(register: Callable[[type], None]) -> None:
+    from ..encoders import BUILTIN_ENCODERS
+
+    for encoder in BUILTIN_ENCODERS:
+        register(encoder)

@@ -49,3 +49,13 @@ def register_datasets(register: Callable[[object], None]) -> None:
 
     The spec's ``load(options)`` returns an ``ImageDataset`` with a train and a held-out split.
     """
+
+
+@hookspec
+def register_encoders(register: Callable[[type], None]) -> None:
+    """Register feature encoders: call ``register(cls)`` once per encoder class.
+
+    Each class subclasses ``denoisebench.encoders.Encoder``, sets a unique ``name``, a one-line
+    ``description``, its input (channels, size, range), ``output_dim`` and ``preprocessing``, says
+    where its weights are, and encodes uint8 images into float64 N x d features.
+    """

@@ -43,6 +43,7 @@ class Registry:
     samplers: dict[str, tuple[type[Sampler], PluginInfo]] = field(default_factory=dict)
     metrics: dict[str, tuple[type, PluginInfo]] = field(default_factory=dict)
     datasets: dict[str, tuple[DatasetSpec, PluginInfo]] = field(default_factory=dict)
+    encoders: dict[str, tuple[type, PluginInfo]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     def _lookup(self, table: dict[str, tuple[Any, PluginInfo]], kind: str, name: str) -> tuple[Any, PluginInfo]:
@@ -60,6 +61,9 @@ class Registry:
 
     def metric(self, name: str) -> tuple[type, PluginInfo]:
         return self._lookup(self.metrics, "metric", name)
+
+    def encoder(self, name: str) -> tuple[type, PluginInfo]:
+        return self._lookup(self.encoders, "encoder", name)
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
@@ -159,11 +163,13 @@ def collect(pm: pluggy.PluginManager, errors: list[str], infos: dict[str, Plugin
             table[name] = (cls, info)
         return add
 
+    from ..encoders.base import Encoder
     from ..metrics.base import Metric
 
     add_provider = add_class(registry.providers, "provider", EpsilonProvider, ProviderError)
     add_sampler = add_class(registry.samplers, "sampler", Sampler, DenoisebenchError)
     add_metric = add_class(registry.metrics, "metric", Metric, DenoisebenchError)
+    add_encoder = add_class(registry.encoders, "encoder", Encoder, DenoisebenchError)
 
     def add_dataset(spec: object, info: PluginInfo) -> None:
         if not isinstance(spec, DatasetSpec):
@@ -177,6 +183,7 @@ def collect(pm: pluggy.PluginManager, errors: list[str], infos: dict[str, Plugin
     call_each("register_samplers", add_sampler)
     call_each("register_metrics", add_metric)
     call_each("register_datasets", add_dataset)  # type: ignore[arg-type]
+    call_each("register_encoders", add_encoder)
     return registry
 
 

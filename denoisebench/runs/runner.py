@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 import re
 import sys
 import time
@@ -54,6 +55,8 @@ class RunConfig:
     data_dir: Path | None = None
     metrics: bool = True
     dataset_options: dict[str, str] = field(default_factory=dict)  # -D KEY=VALUE
+    encoders: tuple[str, ...] = ()  # feature-metric encoders (--encoder); empty: the dataset's defaults
+    encoder_weights: dict[str, Path] = field(default_factory=dict)  # --encoder-weights NAME=PATH
     extra: dict[str, object] = field(default_factory=dict)  # written as run.json["suite"] (bench)
 
 
@@ -69,6 +72,8 @@ class PreparedRun:
     sampler: Sampler
     sampler_meta: dict[str, object] = field(default_factory=dict)
     nfe: int | None = None  # network evaluations per sample, as measured by the loop
+    encoders: list[Any] | None = None  # the chosen Encoder instances (None: the pinned classifier only)
+    encoder_skips: list[str] = field(default_factory=list)  # default encoders left out, one line each
 
 
 def sampler_options(config: RunConfig) -> dict[str, str]:
@@ -134,6 +139,13 @@ def _prepare(config: RunConfig, session: distributed.Session | None = None) -> P
     context = ProviderContext(dataset=dataset, device=device, checkpoint=config.checkpoint,
                               options=dict(config.options), seed=config.seed)
     provider = provider_cls.from_context(context)
+    encoders: list[Any] | None = None
+    encoder_skips: list[str] = []
+    if config.metrics:
+        from ..encoders.selection import choose_encoders
+
+        encoders, encoder_skips = choose_encoders(config.encoders, dataset_spec, dataset.image_shape,
+                                                  config.encoder_weights)
     if session is None or session.is_main:  # only rank 0 writes
         records.prepare_results_dir(config.results_dir)
     meta = {"name": provider_cls.name, "description": provider_cls.description,
@@ -143,7 +155,8 @@ def _prepare(config: RunConfig, session: distributed.Session | None = None) -> P
             "checkpoint": str(config.checkpoint) if config.checkpoint else None}
     sampler_meta = {"plugin": sampler_info.plugin, "distribution": sampler_info.distribution,
                     "version": sampler_info.version}
-    return PreparedRun(config, device, dataset, provider, meta, sampler, sampler_meta)
+    return PreparedRun(config, device, dataset, provider, meta, sampler, sampler_meta, encoders=encoders,
+                       encoder_skips=encoder_skips)
 
 
 def slug(text: str) -> str:
@@ -159,11 +172,16 @@ def run_id_for(prepared: PreparedRun, now: dt.datetime) -> str:
 
 
 def compute_metrics(images: np.ndarray, dataset: ImageDataset, seed: int,
-                    progress: Callable[[str], None] | None = None) -> dict[str, object]:
-    """The metrics object of run.json (filled by :mod:`denoisebench.metrics`)."""
+                    progress: Callable[[str], None] | None = None, encoders: list[Any] | None = None,
+                    encoder_skips: list[str] | None = None) -> dict[str, object]:
+    """The metrics object of run.json (filled by :mod:`denoisebench.metrics`) on the chosen encoders."""
     from ..metrics import evaluate
 
-    return evaluate(images, dataset, seed=seed, progress=progress)
+    for line in encoder_skips or []:
+        if progress is not None:
+            progress(f"Warning: {line}")
+    return evaluate(images, dataset, seed=seed, progress=progress, encoders=encoders,
+                    encoder_skips=encoder_skips or ())
 
 
 def execute(config: RunConfig | PreparedRun, on_step: Callable[[int], None] | None = None,
@@ -278,7 +296,8 @@ def write_run(prepared: PreparedRun, images: np.ndarray, now: dt.datetime, sampl
         records.save_npz_deterministic(staging / records.SAMPLES_FILE, images=images)
         metrics: dict[str, object] = {}
         if config.metrics:
-            metrics = compute_metrics(images, prepared.dataset, config.seed, progress=log)
+            metrics = compute_metrics(images, prepared.dataset, config.seed, progress=log,
+                                      encoders=prepared.encoders, encoder_skips=prepared.encoder_skips)
         records.save_grid(staging / records.GRID_FILE, images)
         if config.metrics:
             from ..report.figures import save_run_figures

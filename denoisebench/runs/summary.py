@@ -1,40 +1,49 @@
-"""The few lines ``denoisebench run`` prints at the end: the key metrics beside the real-vs-real floor."""
+"""The few lines ``denoisebench run`` prints at the end: the key metrics beside the real-vs-real floor.
+
+Which numbers, their labels and digits are read from the metrics' declarations (``headline`` and
+``summary`` columns), so a plugin's metric is summarised like a builtin one.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from .records import record_field
 
-#: (label, path into run.json's metrics, display scale, format)
-KEY_METRICS: tuple[tuple[str, tuple[str, ...], float, str], ...] = (
-    ("FID-proxy", ("fid", "value"), 1.0, "{:.2f}"),
-    ("KID-proxy x1000", ("kid", "value"), 1000.0, "{:.2f}"),
-    ("class entropy (bits)", ("classifier", "entropy_bits"), 1.0, "{:.3f}"),
-    ("memorised", ("nearest", "memorised_share"), 1.0, "{:.1%}"),
-)
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
 
 
-def _get(obj: Any, path: tuple[str, ...]) -> float | None:
-    value = record_field(obj, *path)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else None
+def _at(result: Any, path: tuple[str, ...]) -> float | None:
+    for key in path:
+        result = result.get(key) if isinstance(result, dict) else None
+    return _number(result)
+
+
+def key_values(metrics: dict[str, Any]) -> list[tuple[Any, Any, float, float | None]]:
+    """(metric spec, column, value, real-data reference value) of every headline / summary column."""
+    from ..report.columns import builtin_specs, record_specs, registered_specs
+
+    out = []
+    for spec in record_specs(metrics, registered_specs(), builtin_specs()):
+        for column in spec.columns:
+            if not (column.headline or column.summary):
+                continue
+            value = _at(spec.result(metrics), column.path)
+            if value is not None:
+                out.append((spec, column, value, _at(spec.floor_result(metrics), column.path)))
+    return out
 
 
 def summary_lines(record: dict[str, Any]) -> list[str]:
     """'FID-proxy 3.10 (floor 0.94)' and so on, plus speed; empty metrics give only the speed."""
-    metrics = record.get("metrics") or {}
-    floor = metrics.get("floor") or {}
-    heldout = {"nearest": metrics.get("nearest_heldout") or {}}
     parts = []
-    for label, path, scale, fmt in KEY_METRICS:
-        value = _get(metrics, path)
-        if value is None:
-            continue
-        ref = _get(heldout if path[0] == "nearest" else floor, path)
-        text = f"{label} {fmt.format(value * scale)}"
+    for spec, column, value, ref in key_values(record.get("metrics") or {}):
+        text = f"{column.header} {value * column.scale:.{column.digits}f}"
         if ref is not None:
-            text += f" ({'held-out real' if path[0] == 'nearest' else 'floor'} {fmt.format(ref * scale)})"
+            where = "held-out real" if spec.floor == "held-out" else "floor"
+            text += f" ({where} {ref * column.scale:.{column.digits}f})"
         parts.append(text)
     timing = record.get("timing") or {}
     sampler = record.get("sampler") or {}

@@ -28,18 +28,15 @@ def build_eval_sampler(config: TrainConfig, schedule: NoiseSchedule) -> Sampler:
 
 
 def quality_summary(metrics: dict[str, Any]) -> dict[str, float]:
-    """The headline numbers of a harness result: FID/KID-proxy (and floor), entropy, ambiguity."""
-    picks = {"fid": ("fid", "value"), "kid": ("kid", "value"), "fid_floor": ("floor", "fid", "value"),
-             "kid_floor": ("floor", "kid", "value"), "class_entropy_bits": ("classifier", "entropy_bits"),
-             "ambiguous_share": ("classifier", "ambiguous_share"),
-             "memorised_share": ("nearest", "memorised_share")}
+    """The declared headline and summary columns of a harness result (FID/KID-proxy, class entropy,
+    memorised share...), each with its real-data value as ``<key>_floor`` where there is one."""
+    from ..runs.summary import key_values
+
     out: dict[str, float] = {}
-    for name, path in picks.items():
-        value: Any = metrics
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[name] = float(value)
+    for _spec, column, value, ref in key_values(metrics):
+        out[column.key] = value
+        if ref is not None:
+            out[f"{column.key}_floor"] = ref
     return out
 
 
