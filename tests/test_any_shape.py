@@ -194,7 +194,7 @@ def test_classifier_metrics_are_skipped_by_their_declaration_on_colour() -> None
     """On 3 x 12 x 20 the classifier-feature metrics are null with their reason; nearest is computed."""
     data = colour_dataset()
     result = evaluate(data.heldout_images, data, seed=0)
-    for name in ("fid", "kid", "prdc", "classifier"):
+    for name in ("fid", "kid", "prdc", "classifier", "authpct", "ct", "vendi"):
         assert result[name] is None
         reason = next(s for s in result["skipped"] if s.startswith(f"{name}: "))
         assert "1x28x28" in reason and "3x12x20" in reason
@@ -271,7 +271,12 @@ def test_colour_run_records_shape_samples_grid_and_nearest(colour_results: Path)
         assert len(record["dataset"]["hash"]) == 64
         images = records.load_samples(run_dir)
         assert images.shape == (12, 12, 20, 3) and images.dtype == np.uint8
-        assert {s.split(":")[0] for s in record["metrics"]["skipped"]} == {"fid", "kid", "prdc", "classifier"}
+        skipped = {s.split(":")[0] for s in record["metrics"]["skipped"]}
+        # the pinned classifier's metrics by their declaration; the default colour encoders
+        # (inception, dinov2) because their weights are absent offline
+        assert "classifier" in skipped  # the feature metrics are copied per chosen encoder: here none
+        assert {s for s in skipped if s.startswith("encoder ")} == {"encoder inception (a default) skipped",
+                                                                    "encoder dinov2-vitb14 (a default) skipped"}
         grid = np.asarray(Image.open(run_dir / "grid.png").convert("RGB")).astype(int)
         assert np.abs(grid[..., 0] - grid[..., 2]).max() > 50  # colour, not grey
         assert (run_dir / "nearest.png").is_file()
@@ -382,8 +387,9 @@ def test_run_command_on_colour_data_says_what_was_not_measured(tmp_path: Path) -
                                        "--steps", "4", "-n", "5", "--results-dir", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert "memorised" in res.output
-    assert ("not measured: fid, kid, prdc, classifier (reads 1x28x28 images only (the pinned MNIST classifier's "
-            "features); dataset 'colour-3x12x20' has 3x12x20)") in res.output
+    assert ("not measured: classifier (reads 1x28x28 images only (the pinned MNIST classifier's features); "
+            "dataset 'colour-3x12x20' has 3x12x20)") in res.output
+    assert "not measured: encoder inception (a default) skipped (encoder 'inception': weights file" in res.output
 
 
 def test_grey_data_with_a_channel_axis_gets_every_metric(mnist5k: ImageDataset) -> None:
@@ -394,8 +400,9 @@ def test_grey_data_with_a_channel_axis_gets_every_metric(mnist5k: ImageDataset) 
                         small.heldout_images[..., None], small.heldout_labels)
     a = evaluate(small.heldout_images[:20], small, n_bootstrap=5, kid_subsets_n=5, with_floor=False)
     b = evaluate(small.heldout_images[:20], nhwc, n_bootstrap=5, kid_subsets_n=5, with_floor=False)
-    assert not a["skipped"] and not b["skipped"] and not b.get("failed")
-    for name in ("fid", "kid", "prdc", "classifier", "nearest"):
+    assert a["skipped"] == b["skipped"] and not b.get("failed")  # at most C_T's "too few samples", in both
+    assert not any("1x28x28" in s for s in a["skipped"])
+    for name in ("fid", "kid", "prdc", "classifier", "nearest", "authpct", "vendi"):
         assert a[name] == b[name]
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from .classifier_metric import ClassifierFeatureMetric
 from .base import Metric, MetricColumn, MetricSkipped
 from .blocks import ROW_BLOCK, spans
 from .prdc import kth_neighbour_radii
@@ -42,7 +43,7 @@ def authpct(generated: np.ndarray, train: np.ndarray) -> dict[str, Any]:
     return {"value": float(100.0 * authentic.mean()), "n_train": int(len(train))}
 
 
-class AuthPct(Metric):
+class AuthPct(ClassifierFeatureMetric):
     name = "authpct"
     description = "AuthPct (Alaa et al. 2022): % of samples farther from their nearest train point than it is from its own"
     note = ("AuthPct: percentage of samples whose distance to their nearest training sample exceeds that "

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .authpct import nearest
+from .classifier_metric import ClassifierFeatureMetric
 from .base import Metric, MetricColumn, MetricSkipped
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def c_t(generated: np.ndarray, test: np.ndarray, train: np.ndarray, k: int = CEL
     return {"value": z_sum / w_sum, "cells": k, "cells_used": used, "min_per_cell": min_per_cell}
 
 
-class DataCopyingCT(Metric):
+class DataCopyingCT(ClassifierFeatureMetric):
     name = "ct"
     description = "C_T (Meehan et al. 2020): data-copying z-score, samples vs held-out, distances to train"
     note = ("C_T: Mann-Whitney z of the distance to the nearest training sample, samples vs held-out data, in "

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .classifier_metric import ClassifierFeatureMetric
 from .base import Metric, MetricColumn, MetricSkipped
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def vendi_score(features: np.ndarray) -> float:
     return float(np.exp(-(lam * np.log(lam)).sum()))
 
 
-class Vendi(Metric):
+class Vendi(ClassifierFeatureMetric):
     name = "vendi"
     description = "Vendi score (Friedman & Dieng 2023): effective number of distinct samples, cosine kernel"
     note = ("Vendi: exp of the entropy of the eigenvalues of K/n, K the cosine similarity of the features "

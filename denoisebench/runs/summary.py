@@ -50,7 +50,7 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
     speed = [f"{timing['images_per_s']:.1f} images/s" if timing.get("images_per_s") else "",
              f"{sampler['nfe']} network calls per image" if sampler.get("nfe") else ""]
     lines = ["; ".join(parts)] if parts else []
-    lines += skipped_lines(metrics)
+    lines += skipped_lines(record.get("metrics") or {})
     speed_text = ", ".join(s for s in speed if s)
     return lines + ([speed_text] if speed_text else [])
 
