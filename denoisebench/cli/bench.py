@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -52,18 +51,10 @@ def bench_command(suite_file: Path, results_dir: Path | None, dry_run: bool, dev
 
 def _plan(suite_file: Path, results_dir: Path | None, dry_run: bool, device: str | None):  # noqa: ANN202
     """Load the suite, apply --device and find the pending cells; prints the scan's warnings."""
-    from ..suite import load_suite, plan_suite
+    from ..api import plan_bench
 
-    suite = load_suite(suite_file)
-    if device is not None:
-        from ..runs.environment import parse_device
-
-        parse_device(device)
-        suite = dataclasses.replace(suite, device=device)
-    plan = plan_suite(suite, results_dir, check_device=not dry_run)
-    for warning in plan.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    return plan
+    return plan_bench(suite_file, results_dir, device, check_device=not dry_run,
+                      warn=lambda message: click.echo(f"warning: {message}", err=True))
 
 
 def _run_pending(plan, progress, workers: int, threads: int | None) -> list[Path]:  # noqa: ANN001

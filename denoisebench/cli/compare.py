@@ -31,38 +31,14 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
                     n_bootstrap: int, seed: int, fixed_reference: bool, data_dir: Path | None) -> None:
     """Compare every pair of entries run on the same dataset, sampler, steps and N, paired by seed and
     sample index: the difference of each metric, its 95% interval, a verdict and rank groups."""
-    from ..compare import SampleSource, compare_runs, render, runs_in, runs_of_plan
-    from ..errors import DenoisebenchError
+    from ..api import comparison as compare_results
+    from ..compare import render
     from ..fileio import write_text_atomic
 
-    def note(message: str) -> None:
-        click.echo(f"compare: {message}", err=True)
-
-    def warn(message: str) -> None:
-        click.echo(f"warning: {message}", err=True)
-
-    order = None
-    if target.is_file() or target.suffix == ".toml":
-        from ..suite import load_suite, plan_suite
-
-        plan = plan_suite(load_suite(target), results_dir, check_device=False)
-        for w in plan.warnings:
-            warn(w)
-        missing = len(plan.statuses) - plan.complete
-        if missing:
-            warn(f"{missing} of {len(plan.statuses)} cells of suite {plan.suite.name} are not complete in "
-                 f"{plan.results_dir} (run 'denoisebench bench {target}'); comparing the complete ones")
-        refs, order = runs_of_plan(plan), [e.label for e in plan.suite.entries]
-    else:
-        if results_dir is not None:
-            raise DenoisebenchError("--results-dir is for a suite; pass the results dir itself as the argument")
-        if not target.is_dir():
-            raise DenoisebenchError(f"{target} is neither a results dir nor a suite file: pass one")
-        refs = runs_in(target, warn)
-    comparison = compare_runs(refs, SampleSource(memorisation=not metrics or "memorised" in metrics,
-                                                 data_dir=data_dir),
-                              list(metrics) or None, n_bootstrap, seed, order, progress=note, warn=warn,
-                              resample_reference=not fixed_reference)
+    comparison = compare_results(target, metrics=metrics, bootstrap=n_bootstrap, seed=seed,
+                                 fixed_reference=fixed_reference, results_dir=results_dir, data_dir=data_dir,
+                                 warn=lambda message: click.echo(f"warning: {message}", err=True),
+                                 progress=lambda message: click.echo(f"compare: {message}", err=True))
     text = render(comparison, fmt)
     if output is None:
         click.echo(text, nl=False)
