@@ -38,6 +38,7 @@ class MetricSpec:
     title: str
     lower_is_better: bool
     fmt: str
+    closer_to_zero: bool = False  # a signed metric: |value| decides (lower_is_better must be True)
 
 
 METRICS: dict[str, MetricSpec] = {
