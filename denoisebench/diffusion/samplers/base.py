@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ...options import Configurable
+from ...options import Configurable, canonical_value
 from ..noise import SampleNoise
 from ..schedule import NoiseSchedule
 from .spacing import SPACINGS, timestep_sequence
@@ -115,7 +115,7 @@ class Sampler(Configurable, ABC):
                 return value == defaults[key]
 
         given = getattr(self, "given_options", {})
-        extra = [f"{k}={v}" for k, v in sorted(given.items()) if k != "clip_x0" and not same(k, v)]
+        extra = [f"{k}={canonical_value(v)}" for k, v in sorted(given.items()) if k != "clip_x0" and not same(k, v)]
         return " ".join([self.name, *extra] + (["clip"] if self.clip_x0 else []))
 
     def describe(self) -> dict[str, object]:
