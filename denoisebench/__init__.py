@@ -11,6 +11,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 from .datasets.base import DatasetOptions, DatasetSpec, ImageDataset  # noqa: E402
 from .diffusion.samplers.base import Sampler, StepOutput  # noqa: E402
+from .diffusion.samplers.sigma_space import SigmaSpaceSampler  # noqa: E402
 from .errors import DenoisebenchError, ProviderError, SamplerError  # noqa: E402
 from .metrics.base import Metric, MetricColumn, MetricSkipped  # noqa: E402
 from .metrics.evaluation import Evaluation  # noqa: E402
@@ -38,6 +39,6 @@ compare = _compare_package  # db.compare("results/") -> DataFrame; denoisebench.
 __all__ = [
     "DatasetOptions", "DatasetSpec", "DenoisebenchError", "EpsilonProvider", "Evaluation", "ImageDataset",
     "Metric", "MetricColumn", "MetricSkipped", "NoiseSchedule", "PerImageRestorationProvider", "ProviderContext",
-    "ProviderError", "RestorationProvider", "RunResult", "Sampler", "SamplerError", "StepOutput", "__version__", "bench", "compare", "hookimpl",
+    "ProviderError", "RestorationProvider", "RunResult", "Sampler", "SamplerError", "SigmaSpaceSampler", "StepOutput", "__version__", "bench", "compare", "hookimpl",
     "load_runs", "make_schedule", "parse_bool", "run",
 ]

@@ -65,7 +65,7 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
         if session is not None and not session.is_main:  # other ranks generate their share quietly
             execute(prepared)
             return
-        _warn_about_shadowed_names(provider, sampler)
+        _warn_about_shadowed_names(provider, sampler, dataset)
         label = f"{prepared.provider.label()} {prepared.sampler.label()} {steps}"
         share = num_samples
         if session is not None:
@@ -80,12 +80,13 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
     click.echo(str(run_dir))
 
 
-def _warn_about_shadowed_names(provider: str, sampler: str) -> None:
-    """Say so when another plugin also registered the provider or sampler name this run uses."""
+def _warn_about_shadowed_names(provider: str, sampler: str, dataset: str = "") -> None:
+    """Say so when another plugin also registered the provider, sampler or dataset name this run uses."""
     from ..plugins import get_registry
 
     for err in get_registry().errors:
-        if f"name {provider!r} is already registered" in err or f"name {sampler!r} is already registered" in err:
+        if (f"name {provider!r} is already registered" in err or f"name {sampler!r} is already registered" in err
+                or f"dataset id {dataset!r} is already registered" in err):
             click.echo(f"Warning: {err}; this run uses the first registration", err=True)
 
 

@@ -79,6 +79,10 @@ class Sampler(Configurable, ABC):
         """Network evaluations of one chain."""
         return self.steps * self.evals_per_step
 
+    def alpha_bar_at(self, i: int) -> tuple[float, float]:
+        """(abar at step i's t, abar at its t_prev) as float64 scalars; the latter is 1 at the last step."""
+        return self._ab[i]
+
     def sigma_at(self, i: int) -> tuple[float, float]:
         """(sigma at step i's t, sigma at its t_prev); the latter is 0 at the last step."""
         ab_t, ab_p = self._ab[i]
