@@ -52,15 +52,16 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, sampler: str
     Under torchrun (``torchrun --nproc_per_node=K --no-python denoisebench run ...``) the K ranks
     share the batches; rank 0 evaluates and writes the one run, byte-identical to one process's.
     """
-    from ..runs.runner import RunConfig, execute, prepare
+    from ..api import run_config
+    from ..runs.runner import execute, prepare
 
     with distributed.cli_session() as session:  # under torchrun: only the rank concerned prints an error
-        config = RunConfig(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
-                           num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
-                           results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
-                           sampler_options=parse_key_values(sampler_options, "--sampler-option"),
-                           clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
-                           data_dir=data_dir, metrics=metrics)
+        config = run_config(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
+                            num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
+                            results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
+                            sampler_options=parse_key_values(sampler_options, "--sampler-option"),
+                            clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
+                            data_dir=data_dir, metrics=metrics)  # the same config as denoisebench.run(...)
         prepared = prepare(config)
         if session is not None and not session.is_main:  # other ranks generate their share quietly
             execute(prepared)
