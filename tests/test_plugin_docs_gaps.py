@@ -154,3 +154,24 @@ def test_a_duplicate_dataset_id_is_refused_and_run_says_so(tmp_path: Path) -> No
                                        "--no-metrics", "--results-dir", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert "Warning: plugin 'dup-b': dataset id 'dup' is already registered" in res.stderr
+
+
+def guide_example(section: str) -> types.ModuleType:
+    text = GUIDE.read_text().split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    module = types.ModuleType(f"guide_{section.lower()}")
+    exec(compile(text.split("```python\n", 1)[1].split("```", 1)[0], f"docs/plugins.md ({section})", "exec"),
+         module.__dict__)  # noqa: S102
+    return module
+
+
+def test_the_guides_examples_pass_their_contracts(mnist5k) -> None:  # noqa: ANN001
+    from denoisebench.testing import check_dataset, check_metric
+
+    samplers = guide_example("Samplers")
+    for eta in ("1", "0"):
+        assert check_sampler(samplers.EulerAncestral, options={"eta": eta}, run=False).ok
+    metrics = guide_example("Metrics")
+    for metric in (metrics.InkGap, metrics.MeanBrightness):
+        assert check_metric(metric, mnist5k, n=64).ok
+    datasets = guide_example("Datasets")
+    assert check_dataset(denoisebench.DatasetSpec("stripes", "bars", datasets.load)).ok

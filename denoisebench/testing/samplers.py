@@ -14,7 +14,7 @@ The checks (each a line of the report when it fails):
   global random state (randomness only from ``noise.step(i)``);
 * ``batch-independent``: a sample is the same alone and inside a batch;
 * ``gaussian``: on Gaussian data, where the exact eps is known, the samples have the data's mean and
-  variance at t = 0, and a deterministic sampler (``stochastic`` False; it must then run with
+  variance at t = 0 after ``moment_steps`` steps, and a deterministic sampler (``stochastic`` False; it must then run with
   ``noise=None``) converges to the exact probability-flow ODE solution as the steps double;
 * ``providers``: it drives both kinds of provider, an epsilon provider and a restoration provider
   (through the core's adapter), to the same finite samples;
@@ -150,18 +150,20 @@ def _samples(cls: type[Sampler], schedule: NoiseSchedule, steps: int, options: d
 
 
 def _moments_and_ode(cls: type[Sampler], schedule: NoiseSchedule, options: dict[str, str],
-                     provider: EpsilonProvider, seed: int, steps: tuple[int, int], report: ContractReport,
-                     mean_tol: float, var_rtol: float) -> None:
+                     provider: EpsilonProvider, seed: int, steps: tuple[int, int], moment_steps: int,
+                     report: ContractReport, mean_tol: float, var_rtol: float) -> None:
     """The ``gaussian`` check (float64), on a schedule geometric in sigma, visited with 'linspace' (uniform
     steps in log sigma), where a solver's error falls at its order."""
     shape = (1, 8, 8)
     schedule = geometric_schedule()
     options = {"spacing": "linspace", **options}
-    x0, _ = _samples(cls, schedule, steps[1], options, provider, seed, range(64), shape, torch.float64, report,
+    # ancestral samplers are biased in the variance at O(1 / steps) (beta~ low, beta high: 30% at 25
+    # steps), so the moments are read after many steps
+    x0, _ = _samples(cls, schedule, moment_steps, options, provider, seed, range(64), shape, torch.float64, report,
                      "gaussian")
     mean, var = float(x0.mean()), float(x0.var())
     if not (abs(mean - MU) <= mean_tol and abs(var / S2 - 1) <= var_rtol):
-        report.fail("gaussian", f"on data N({MU}, {S2}) with the exact eps, {steps[1]} steps gave samples of mean "
+        report.fail("gaussian", f"on data N({MU}, {S2}) with the exact eps, {moment_steps} steps gave samples of mean "
                     f"{mean:.4f} and variance {var:.4f} (allowed: mean within {mean_tol}, variance within "
                     f"{100 * var_rtol:g}%)")
         return
@@ -264,10 +266,14 @@ def _registered(cls: type[Sampler], data: Any) -> Iterator[str]:
 
 def check_sampler(sampler: str | type[Sampler], *, options: dict[str, str] | None = None, steps: int = 6,
                   schedule: str = "linear", T: int = 1000, seed: int = 0, batch: int = 5,  # noqa: N803
-                  atol: float = 1e-6, gaussian_steps: tuple[int, int] = (25, 50), mean_tol: float = 0.05,
+                  atol: float = 1e-6, gaussian_steps: tuple[int, int] = (25, 50), moment_steps: int = 200,
+                  mean_tol: float = 0.05,
                   var_rtol: float = 0.15, run: bool = True, tmp_dir: Path | None = None,
                   raise_on_failure: bool = True) -> ContractReport:
     """Check ``sampler`` (a registered name or a ``Sampler`` subclass) against the contract.
+
+    ``gaussian_steps`` are the two step counts of the ODE convergence check, ``moment_steps`` the
+    chain length at which the samples' mean and variance must be within ``mean_tol`` and ``var_rtol``.
 
     Raises :class:`SamplerContractError` listing every failed check unless ``raise_on_failure`` is
     False; returns the report.
@@ -286,7 +292,7 @@ def check_sampler(sampler: str | type[Sampler], *, options: dict[str, str] | Non
         provider = GaussianEps(_context())
         _run_checks(cls, sched, steps, options, provider, seed, batch, atol, report)
         for check, fn in (("gaussian", lambda: _moments_and_ode(cls, sched, options, provider, seed, gaussian_steps,
-                                                                 report, mean_tol, var_rtol)),
+                                                                 moment_steps, report, mean_tol, var_rtol)),
                           ("providers", lambda: _check_providers(cls, sched, steps, options, seed, report))):
             try:
                 fn()
