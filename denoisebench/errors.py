@@ -9,3 +9,7 @@ class DenoisebenchError(Exception):
 
 class ProviderError(DenoisebenchError):
     """A provider misbehaved (wrong shape, NaN, failing hook) or could not be found."""
+
+
+class SamplerError(DenoisebenchError):
+    """A sampler misbehaved: a step that returns no StepOutput, the wrong shape, NaN from finite eps."""

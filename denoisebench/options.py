@@ -29,6 +29,31 @@ def parse_bool(value: str | bool, what: str = "value") -> bool:
     raise DenoisebenchError(f"{what} must be 1 or 0 (true/false, yes/no, on/off), got {value!r}")
 
 
+def canonical_value(value: object) -> str:
+    """One spelling per option value, for labels and run ids: a number as the shortest repr of its
+    float without a trailing '.0' ('0', '0.0', '0.00' and 0.0 -> '0'; '0.50' -> '0.5'; '1e-3' ->
+    '0.001'); anything else its stripped str()."""
+    text = str(int(value) if isinstance(value, bool) else value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if text.lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
+        return text.lower()
+    canonical = repr(number)
+    return canonical[:-2] if canonical.endswith(".0") else canonical
+
+
+def canonical_label(label: str) -> str:
+    """A label with each ``KEY=VALUE`` word's value in :func:`canonical_value` form ('ddim eta=0.0' ->
+    'ddim eta=0'), so runs recorded before the values were normalised name the same configuration."""
+    words = []
+    for word in str(label).split(" "):
+        key, sep, value = word.partition("=")
+        words.append(f"{key}={canonical_value(value)}" if sep and key and value else word)
+    return " ".join(words)
+
+
 def parse_key_values(items: Iterable[str], what: str = "option") -> dict[str, str]:
     """``KEY=VALUE`` strings as a dict (later keys win), or a one-line error."""
     out: dict[str, str] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -52,17 +51,10 @@ def bench_command(suite_file: Path, results_dir: Path | None, dry_run: bool, dev
 
 def _plan(suite_file: Path, results_dir: Path | None, dry_run: bool, device: str | None):  # noqa: ANN202
     """Load the suite, apply --device and find the pending cells; prints the scan's warnings."""
-    from ..suite import load_suite, plan_suite
+    from ..api import plan_bench
 
-    suite = load_suite(suite_file)
-    if device is not None:
-        from ..runs.environment import parse_device
-
-        parse_device(device)
-        suite = dataclasses.replace(suite, device=device)
-    plan = plan_suite(suite, results_dir, check_device=not dry_run)
-    for warning in plan.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    plan = plan_bench(suite_file, results_dir, device, check_device=not dry_run,
+                      warn=lambda message: click.echo(f"warning: {message}", err=True))
     from ..suite.validate import check_entries
 
     check_entries(plan.suite, plan.pending)  # every pending cell's provider, before the first one runs

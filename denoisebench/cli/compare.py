@@ -38,7 +38,8 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
                     agreement: bool = False, agreement_threshold: float = 0.9) -> None:
     """Compare every pair of entries run on the same dataset, sampler, steps and N, paired by seed and
     sample index: the difference of each metric, its 95% interval, a verdict and rank groups."""
-    from ..compare import SampleSource, compare_runs, render, runs_in, runs_of_plan
+    from ..api import comparison as compare_results
+    from ..compare import render
     from ..errors import DenoisebenchError
     from ..fileio import check_writable_file, write_output_text
 
@@ -52,33 +53,19 @@ def compare_command(target: Path, fmt: str, output: Path | None, results_dir: Pa
         raise DenoisebenchError("--agreement is written in the markdown format only: drop --format or --agreement")
     if output is not None:
         check_writable_file(output, "--output")  # before any work
-    from ..compare import METRICS
+    comparison = compare_results(target, metrics=metrics, bootstrap=n_bootstrap, seed=seed,
+                                 fixed_reference=fixed_reference, results_dir=results_dir, data_dir=data_dir,
+                                 warn=warn, progress=note)  # the same comparison as denoisebench.compare(...)
+    refs = []
+    if agreement:  # the runs again, for the sample agreement
+        from ..compare import runs_in, runs_of_plan
 
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown:
-        raise DenoisebenchError(f"--metric {unknown[0]!r} cannot be paired: choose from {', '.join(METRICS)}")
-    order = None
-    if target.is_file() or target.suffix == ".toml":
-        from ..suite import load_suite, plan_suite
+        if target.is_file() or target.suffix == ".toml":
+            from ..suite import load_suite, plan_suite
 
-        plan = plan_suite(load_suite(target), results_dir, check_device=False)
-        for w in plan.warnings:
-            warn(w)
-        missing = len(plan.statuses) - plan.complete
-        if missing:
-            warn(f"{missing} of {len(plan.statuses)} cells of suite {plan.suite.name} are not complete in "
-                 f"{plan.results_dir} (run 'denoisebench bench {target}'); comparing the complete ones")
-        refs, order = runs_of_plan(plan), [e.label for e in plan.suite.entries]
-    else:
-        if results_dir is not None:
-            raise DenoisebenchError("--results-dir is for a suite; pass the results dir itself as the argument")
-        if not target.is_dir():
-            raise DenoisebenchError(f"{target} is neither a results dir nor a suite file: pass one")
-        refs = runs_in(target, warn)
-    comparison = compare_runs(refs, SampleSource(memorisation=not metrics or "memorised" in metrics,
-                                                 data_dir=data_dir),
-                              list(metrics) or None, n_bootstrap, seed, order, progress=note, warn=warn,
-                              resample_reference=not fixed_reference)
+            refs = runs_of_plan(plan_suite(load_suite(target), results_dir, check_device=False))
+        else:
+            refs = runs_in(target, lambda _message: None)
     text = render(comparison, fmt)
     if agreement:  # sample agreement: its own module, appended to the markdown
         from ..compare.agreement import agreement_markdown, agreement_rows

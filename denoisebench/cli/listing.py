@@ -54,7 +54,7 @@ def metric_rows() -> list[dict[str, str]]:
     from ..plugins import get_registry
 
     def kind(cls: type) -> str:
-        arrows = {"min": "↓", "max": "↑"}
+        arrows = {"min": "↓", "max": "↑", "zero": "→0"}
         cols = " ".join(f"{c.key}{arrows.get(c.better or '', '')}" for c in cls.columns if c.shown)
         return cols + (" (depends on N)" if cls.depends_on_n else "")
 

@@ -59,23 +59,24 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, dataset_opti
     Under torchrun (``torchrun --nproc_per_node=K --no-python denoisebench run ...``) the K ranks
     share the batches; rank 0 evaluates and writes the one run, byte-identical to one process's.
     """
+    from ..api import run_config
     from ..encoders import parse_weights_options
-    from ..runs.runner import RunConfig, execute, prepare
+    from ..runs.runner import execute, prepare
 
     with distributed.cli_session() as session:  # under torchrun: only the rank concerned prints an error
-        config = RunConfig(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
-                           num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
-                           results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
-                           sampler_options=parse_key_values(sampler_options, "--sampler-option"),
-                           clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
-                           data_dir=data_dir, metrics=metrics, encoders=encoders,
-                           encoder_weights=parse_weights_options(encoder_weights),
-                           dataset_options=parse_key_values(dataset_options, "--dataset-option"))
+        config = run_config(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
+                            num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
+                            results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
+                            sampler_options=parse_key_values(sampler_options, "--sampler-option"),
+                            clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
+                            data_dir=data_dir, metrics=metrics, encoders=encoders,
+                            encoder_weights=parse_weights_options(encoder_weights),
+                            dataset_options=parse_key_values(dataset_options, "--dataset-option"))
         prepared = prepare(config)
         if session is not None and not session.is_main:  # other ranks generate their share quietly
             execute(prepared)
             return
-        _warn_about_shadowed_names(provider, sampler)
+        _warn_about_shadowed_names(provider, sampler, dataset)
         label = f"{prepared.provider.label()} {prepared.sampler.label()} {steps}"
         share = num_samples
         if session is not None:
@@ -90,12 +91,13 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, dataset_opti
     click.echo(str(run_dir))
 
 
-def _warn_about_shadowed_names(provider: str, sampler: str) -> None:
-    """Say so when another plugin also registered the provider or sampler name this run uses."""
+def _warn_about_shadowed_names(provider: str, sampler: str, dataset: str = "") -> None:
+    """Say so when another plugin also registered the provider, sampler or dataset name this run uses."""
     from ..plugins import get_registry
 
     for err in get_registry().errors:
-        if f"name {provider!r} is already registered" in err or f"name {sampler!r} is already registered" in err:
+        if (f"name {provider!r} is already registered" in err or f"name {sampler!r} is already registered" in err
+                or f"dataset id {dataset!r} is already registered" in err):
             click.echo(f"Warning: {err}; this run uses the first registration", err=True)
 
 

@@ -41,6 +41,7 @@ class MetricSpec:
     fmt: str
     headline: bool = False  # ranked and plotted on the leaderboard
     metric: Any = None  # the declaring Metric class of a plugin's paired metric (generic bootstrap)
+    closer_to_zero: bool = False  # a signed metric: |value| decides (lower_is_better must be True)
 
 
 #: The builtin metrics' vectorised bootstrap paths (below), by their comparison keys.

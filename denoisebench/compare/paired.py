@@ -72,12 +72,16 @@ def verdict(ci_low: float, ci_high: float, lower_is_better: bool) -> str:
 
 
 def paired_difference(a: list[EntryMetrics], b: list[EntryMetrics], lower_is_better: bool,
-                      level: float = 0.95) -> tuple[float, float, float, str]:
-    """(diff, ci_low, ci_high, verdict) of a - b from per-seed metrics listed in the same seed order."""
+                      level: float = 0.95, closer_to_zero: bool = False) -> tuple[float, float, float, str]:
+    """(diff, ci_low, ci_high, verdict) of a - b from per-seed metrics listed in the same seed order.
+
+    For a metric where closer to zero is better the difference is |a| - |b| (lower is better).
+    """
     if not a or len(a) != len(b):
         raise ValueError("a paired difference needs the same seeds, at least one, on both sides")
-    diff = float(np.mean([x.value - y.value for x, y in zip(a, b)]))
-    reps = np.mean([x.replicates - y.replicates for x, y in zip(a, b)], axis=0)
+    f = np.abs if closer_to_zero else (lambda v: v)
+    diff = float(np.mean([f(x.value) - f(y.value) for x, y in zip(a, b)]))
+    reps = np.mean([f(x.replicates) - f(y.replicates) for x, y in zip(a, b)], axis=0)
     tail = 100 * (1 - level) / 2
     low, high = (float(v) for v in np.percentile(reps, [tail, 100 - tail]))
     return diff, low, high, verdict(low, high, lower_is_better)
@@ -95,7 +99,7 @@ def compare_pairs(setting: Setting, metric: str, per_seed: dict[str, dict[int, E
                 continue
             xa = [per_seed[a][s] for s in common]
             xb = [per_seed[b][s] for s in common]
-            diff, low, high, v = paired_difference(xa, xb, spec.lower_is_better, level)
+            diff, low, high, v = paired_difference(xa, xb, spec.lower_is_better, level, spec.closer_to_zero)
             out.append(PairResult(setting, metric, a, b, float(np.mean([x.value for x in xa])),
                                   float(np.mean([x.value for x in xb])), diff, low, high, v, tuple(common),
                                   int(len(xa[0].replicates)), level, reference_resampled))
@@ -120,4 +124,5 @@ def standings(metric: str, per_seed: dict[str, dict[int, EntryMetrics]], pairs: 
         rows.append(Standing(entry, float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else None,
                              tuple(sorted(seeds)), 1 + len(beaten_by[entry]),
                              tuple(sorted(e for e in per_seed if e != entry and e not in separated[entry]))))
-    return sorted(rows, key=lambda r: (r.rank, sign * r.value, r.entry))
+    magnitude = abs if METRICS[metric].closer_to_zero else (lambda v: v)
+    return sorted(rows, key=lambda r: (r.rank, sign * magnitude(r.value), r.entry))

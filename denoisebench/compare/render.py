@@ -29,6 +29,8 @@ def _interval(p: PairResult) -> str:
 
 
 def _direction(metric: str) -> str:
+    if METRICS[metric].closer_to_zero:
+        return "closer to zero is better"
     return "lower is better" if METRICS[metric].lower_is_better else "higher is better"
 
 

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from ..datasets.base import ImageDataset
     from .evaluation import Evaluation
 
-BETTER = ("min", "max", None)
+#: Which value of a column is best: lowest, highest, closest to zero (a signed difference), or None (neither).
+BETTER = ("min", "max", "zero", None)
 FLOORS = ("train subset", "held-out", None)
 #: Keys of run.json's ``metrics`` object that the evaluator itself writes: no metric may be named so.
 RESERVED_NAMES = frozenset({"schema", "n", "seed", "reference", "dataset", "feature_network", "encoders",
@@ -60,7 +61,7 @@ class MetricColumn:
 
     key: str
     header: str
-    better: str | None = None  # "min", "max" or None (neither: e.g. a density, where 1 is real)
+    better: str | None = None  # "min", "max", "zero" (closest to 0) or None (neither: e.g. a density)
     path: tuple[str, ...] = ("value",)
     std_path: tuple[str, ...] | None = None
     digits: int = 3
@@ -92,7 +93,7 @@ class MetricColumn:
         if not isinstance(self.key, str) or not self.key.isidentifier():
             raise DenoisebenchError(f"metric column key {self.key!r} must be an identifier such as 'fid'")
         if self.better not in BETTER:
-            raise DenoisebenchError(f"metric column {self.key!r}: better must be 'min', 'max' or None, "
+            raise DenoisebenchError(f"metric column {self.key!r}: better must be 'min', 'max', 'zero' or None, "
                                     f"got {self.better!r}")
         if not self.path or not all(isinstance(p, str) for p in self.path):
             raise DenoisebenchError(f"metric column {self.key!r}: path must be a non-empty tuple of keys")

@@ -129,7 +129,7 @@ class ReportColumn:
 
     @property
     def arrow(self) -> str:
-        return {"min": " ↓", "max": " ↑"}.get(self.better or "", "")
+        return {"min": " ↓", "max": " ↑", "zero": " →0"}.get(self.better or "", "")
 
     @classmethod
     def of_metric(cls, spec: MetricSpec, column: MetricColumn) -> ReportColumn:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..options import canonical_label
 from ..runs.records import RUN_FILE, STAGING_PREFIX, record_field as _get
 from .columns import MetricSpec, builtin_specs, record_specs, registered_specs
 
@@ -50,7 +51,7 @@ def metric_values(specs: list[MetricSpec], results: Callable[[MetricSpec], Any])
 def sampler_label(sampler: dict[str, Any]) -> str:
     """The label recorded by the sampler, else (older runs) 'ddim', 'ddim eta=0.5', 'ddpm large' (+ ' clip')."""
     if isinstance(sampler.get("label"), str) and sampler["label"]:
-        return sampler["label"]
+        return canonical_label(sampler["label"])  # older runs: 'ddim eta=0.0' -> 'ddim eta=0' 
     name = str(sampler.get("name") or "?")
     label = name
     if name == "ddpm" and sampler.get("variance"):

@@ -104,9 +104,11 @@ def _best(runs: pd.DataFrame, columns: list[ReportColumn]) -> dict[str, set[int]
         groups = runs.groupby("n") if col.per_n else [(None, runs)]
         for _, group in groups:
             values = group[col.key].astype(float)
+            if col.better == "zero":  # closest to zero is best
+                values = values.abs()
             if values.notna().sum() < 2 or values.min() == values.max():
                 continue
-            target = values.min() if col.better == "min" else values.max()
+            target = values.max() if col.better == "max" else values.min()
             best.setdefault(col.key, set()).update(group.index[values == target])
     return best
 

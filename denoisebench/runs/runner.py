@@ -18,6 +18,7 @@ from . import distributed, records
 from ..datasets.base import DatasetOptions, ImageDataset
 from .environment import describe_environment, parse_device
 from ..errors import DenoisebenchError
+from ..options import canonical_value
 from ..plugins.manager import get_registry
 from ..providers.base import EpsilonProvider, ProviderContext
 from ..diffusion.samplers import Sampler
@@ -81,7 +82,7 @@ def sampler_options(config: RunConfig) -> dict[str, str]:
     options = dict(config.sampler_options)
     for key, value in (("variance", config.variance), ("eta", config.eta)):
         if value is not None:
-            if key in options and options[key] != str(value):
+            if key in options and canonical_value(options[key]) != canonical_value(value):
                 raise DenoisebenchError(f"--{key} {value} contradicts -s {key}={options[key]}: give one of them")
             options[key] = str(value)
     if config.clip_x0:
@@ -160,15 +161,18 @@ def _prepare(config: RunConfig, session: distributed.Session | None = None) -> P
 
 
 def slug(text: str) -> str:
-    """A file-name-safe form of a label: 'kbnet (tweedie)' -> 'kbnet-tweedie'."""
-    return "-".join(re.findall(r"[A-Za-z0-9.]+", text)) or "run"
+    """A file-name-safe form of a label: 'kbnet (tweedie)' -> 'kbnet-tweedie', 'ddim eta=0.5' ->
+    'ddim-eta0.5' (an option's value stays joined to its key)."""
+    return "-".join(re.findall(r"[A-Za-z0-9.]+", re.sub(r"=+", "", text))) or "run"
 
 
 def run_id_for(prepared: PreparedRun, now: dt.datetime) -> str:
-    """``<time>-<provider label>-<sampler label><steps>-n<N>-seed<seed>``."""
+    """``<time>-<provider label>-<sampler label>-<steps>steps-n<N>-seed<seed>``, e.g.
+    ``...-euler-ancestral-eta0-10steps-n32-seed0``: no option value runs into the step count.
+    (Runs before this wrote ``<sampler label><steps>``, e.g. ``ddim50``; only the name changed.)"""
     cfg = prepared.config
     return (f"{now:%Y%m%d-%H%M%S}-{slug(prepared.provider.label())}-{slug(prepared.sampler.label())}"
-            f"{cfg.steps}-n{cfg.num_samples}-seed{cfg.seed}")
+            f"-{cfg.steps}steps-n{cfg.num_samples}-seed{cfg.seed}")
 
 
 def compute_metrics(images: np.ndarray, dataset: ImageDataset, seed: int,

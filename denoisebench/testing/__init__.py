@@ -24,8 +24,11 @@ or, with the fixture (import it into the test module or a ``conftest.py``)::
   global random state (draw randomness from a generator seeded with ``context.seed``);
 * ``batch-independent``: an image's output is the same alone and inside a larger batch of mixed t
   (``t`` holds one step per image);
-* ``run``: a short ``denoisebench run`` (DDIM, a few steps, a few samples, no metrics) through
-  :mod:`denoisebench.runs.runner` writes a complete run directory.
+* ``run``: a short ``denoisebench run`` (``run_sampler``, DDIM by default, a few steps, a few
+  samples, no metrics) through :mod:`denoisebench.runs.runner` writes a complete run directory.
+
+The other axes have their own contracts: :func:`check_sampler` (:mod:`.samplers`),
+:func:`check_metric` (:mod:`.metrics`) and :func:`check_dataset` (:mod:`.datasets`).
 
 By default the data are a tiny synthetic dataset the kit builds itself (:func:`synthetic_dataset`),
 so the checks take seconds for a cheap provider; pass ``dataset=`` for a real one.
@@ -45,11 +48,13 @@ from ..diffusion.schedule import make_schedule
 from ..providers.base import EpsilonProvider, ProviderContext
 from .checks import (_build, _check_batch_independent, _check_deterministic, _check_finite, _check_metadata,
                      _check_shape_and_inputs)
-from .report import CHECKS, ContractReport, ProviderContractError
+from .report import (CHECKS, ContractError, ContractReport, DatasetContractError, MetricContractError,
+                     ProviderContractError, SamplerContractError)
 from .run_check import KIT_PLUGIN, _check_run
 
-__all__ = ["CHECKS", "ContractReport", "KIT_PLUGIN", "ProviderContractError", "check_provider", "provider_check",
-           "synthetic_dataset"]
+__all__ = ["CHECKS", "ContractError", "ContractReport", "DATASET_CHECKS", "DatasetContractError", "KIT_PLUGIN",
+           "METRIC_CHECKS", "MetricContractError", "ProviderContractError", "SAMPLER_CHECKS", "SamplerContractError",
+           "check_dataset", "check_metric", "check_provider", "check_sampler", "provider_check", "synthetic_dataset"]
 
 
 def synthetic_dataset(n: int = 64, size: int = 28, heldout: int = 16, seed: int = 0) -> ImageDataset:
@@ -71,13 +76,14 @@ def check_provider(provider: str | type[EpsilonProvider], dataset: ImageDataset 
                    seed: int = 0, schedule: str = "linear", T: int = 1000,  # noqa: N803
                    t_values: list[int] | None = None, sweep_batch: int = 250, batch: int = 6,
                    atol: float = 1e-4, rtol: float = 1e-4, device: str = "cpu", run: bool = True,
-                   run_steps: int = 4, run_samples: int = 6, run_batch: int = 4,
-                   tmp_dir: Path | None = None, raise_on_failure: bool = True) -> ContractReport:
+                   run_steps: int = 4, run_samples: int = 6, run_batch: int = 4, run_sampler: str = "ddim",
+                   run_sampler_options: dict[str, str] | None = None, tmp_dir: Path | None = None, raise_on_failure: bool = True) -> ContractReport:
     """Check ``provider`` (a registered name or an ``EpsilonProvider`` subclass) against the contract.
 
     ``t_values`` defaults to every t in 1..T. ``atol``/``rtol`` bound the differences allowed by
-    the determinism and batch-independence checks. The ``run`` check writes into ``tmp_dir`` (a
-    fresh temporary directory when None). Raises :class:`ProviderContractError` listing every
+    the determinism and batch-independence checks. The ``run`` check samples with ``run_sampler``
+    (any registered sampler, with ``run_sampler_options``) and writes into ``tmp_dir`` (a fresh
+    temporary directory when None). Raises :class:`ProviderContractError` listing every
     failed check unless ``raise_on_failure`` is False; returns the report.
     """
     cls = _resolve_class(provider)
@@ -99,7 +105,7 @@ def check_provider(provider: str | type[EpsilonProvider], dataset: ImageDataset 
             _check_batch_independent(instance, x0, sched, seed, batch, atol, rtol, report)
             if run:
                 _check_run(cls, data, dataset, context, schedule, T, run_steps, run_samples, run_batch,
-                           device, tmp_dir, report)
+                           device, tmp_dir, report, run_sampler, run_sampler_options)
     report.passed = [c for c in CHECKS if c not in report.failures and (run or c != "run")
                      and (instance is not None or c == "metadata")]
     if raise_on_failure:
@@ -142,3 +148,8 @@ if pytest is not None:
             return check_provider(provider, **kwargs)
 
         return check
+
+
+from .datasets import DATASET_CHECKS, check_dataset  # noqa: E402
+from .metrics import METRIC_CHECKS, check_metric  # noqa: E402
+from .samplers import SAMPLER_CHECKS, check_sampler  # noqa: E402

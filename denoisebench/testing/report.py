@@ -9,18 +9,43 @@ CHECKS = ("metadata", "build", "shape-dtype", "finite", "input-unchanged", "dete
           "batch-independent", "run")
 
 
-class ProviderContractError(AssertionError):
+class ContractError(AssertionError):
+    """A plugin failed one or more contract checks; the message lists each one."""
+
+
+class ProviderContractError(ContractError):
     """A provider failed one or more contract checks; the message lists each one."""
+
+
+class SamplerContractError(ContractError):
+    """A sampler failed one or more contract checks."""
+
+
+class MetricContractError(ContractError):
+    """A metric failed one or more contract checks."""
+
+
+class DatasetContractError(ContractError):
+    """A dataset failed one or more contract checks."""
+
+
+_ERRORS: dict[str, type[ContractError]] = {"provider": ProviderContractError, "sampler": SamplerContractError,
+                                           "metric": MetricContractError, "dataset": DatasetContractError}
 
 
 @dataclass
 class ContractReport:
-    """What :func:`check_provider` found: the checks that passed, and one line per failure."""
+    """What a ``check_*`` function found: the checks that passed, and one line per failure."""
 
-    provider: str
+    provider: str  # the name of the plugin checked (a provider, sampler, metric or dataset)
     passed: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     run_dir: Path | None = None
+    kind: str = "provider"
+
+    @property
+    def name(self) -> str:
+        return self.provider
 
     @property
     def ok(self) -> bool:
@@ -30,11 +55,15 @@ class ContractReport:
         self.failures.setdefault(check, message)
 
     def summary(self) -> str:
-        lines = [f"provider {self.provider!r} failed {len(self.failures)} of the denoisebench "
-                 "provider contract checks:"]
+        lines = [f"{self.kind} {self.provider!r} failed {len(self.failures)} of the denoisebench "
+                 f"{self.kind} contract checks:"]
         lines += [f"  - {check}: {message}" for check, message in self.failures.items()]
         return "\n".join(lines)
 
     def raise_for_failures(self) -> None:
         if self.failures:
-            raise ProviderContractError(self.summary())
+            raise _ERRORS.get(self.kind, ContractError)(self.summary())
+
+    def finish(self, checks: tuple[str, ...], skipped: set[str] | None = None) -> None:
+        """Record every check of ``checks`` that did not fail (and was not skipped) as passed."""
+        self.passed = [c for c in checks if c not in self.failures and c not in (skipped or set())]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,7 +51,8 @@ def _registered(cls: type[EpsilonProvider], data: ImageDataset, dataset_arg: Ima
 
 def _check_run(cls: type[EpsilonProvider], data: ImageDataset, dataset_arg: ImageDataset | str | None,
                context: ProviderContext, schedule: str, T: int, steps: int, samples: int, batch: int,  # noqa: N803
-               device: str, tmp_dir: Path | None, report: ContractReport) -> None:
+               device: str, tmp_dir: Path | None, report: ContractReport, sampler: str = "ddim",
+               sampler_options: dict[str, str] | None = None) -> None:
     from ..runs.records import RUN_FILE, load_samples, samples_shape
     from ..runs.runner import RunConfig, execute
 
@@ -59,7 +60,8 @@ def _check_run(cls: type[EpsilonProvider], data: ImageDataset, dataset_arg: Imag
         results = Path(tmp_dir) if tmp_dir is not None else Path(tmp)
         try:
             with _registered(cls, data, dataset_arg) as (name, dataset_id):
-                config = RunConfig(provider=name, dataset=dataset_id, sampler="ddim", steps=steps,
+                config = RunConfig(provider=name, dataset=dataset_id, sampler=sampler, steps=steps,
+                                   sampler_options={str(k): str(v) for k, v in (sampler_options or {}).items()},
                                    num_samples=samples, batch_size=batch, seed=context.seed, device=device,
                                    results_dir=results, schedule=schedule, T=T, checkpoint=context.checkpoint,
                                    options=dict(context.options), metrics=False)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ...options import Configurable
+from ...options import Configurable, canonical_value
 from ..noise import SampleNoise
 from ..schedule import NoiseSchedule
 from .spacing import SPACINGS, timestep_sequence
@@ -79,6 +79,10 @@ class Sampler(Configurable, ABC):
         """Network evaluations of one chain."""
         return self.steps * self.evals_per_step
 
+    def alpha_bar_at(self, i: int) -> tuple[float, float]:
+        """(abar at step i's t, abar at its t_prev) as float64 scalars; the latter is 1 at the last step."""
+        return self._ab[i]
+
     def sigma_at(self, i: int) -> tuple[float, float]:
         """(sigma at step i's t, sigma at its t_prev); the latter is 0 at the last step."""
         ab_t, ab_p = self._ab[i]
@@ -115,7 +119,7 @@ class Sampler(Configurable, ABC):
                 return value == defaults[key]
 
         given = getattr(self, "given_options", {})
-        extra = [f"{k}={v}" for k, v in sorted(given.items()) if k != "clip_x0" and not same(k, v)]
+        extra = [f"{k}={canonical_value(v)}" for k, v in sorted(given.items()) if k != "clip_x0" and not same(k, v)]
         return " ".join([self.name, *extra] + (["clip"] if self.clip_x0 else []))
 
     def describe(self) -> dict[str, object]:
