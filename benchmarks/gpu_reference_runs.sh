@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reference suites on a lent GPU in one call: every suite named is filled with
-# `denoisebench bench --device cuda --workers $WORKERS`, then its run directories (samples
+# `denoisebench bench --device cuda --workers $WORKERS` within $BUDGET_S seconds (cells left are
+# simply not there: bench resumes them later), then its run directories (samples
 # included) come back under $OUT as tar pieces of at most 15 MB (runs.tar.part-*), so that
 # compare, score and the analyses can run on a CPU:
 #   OUT=/tmp/gpu bash benchmarks/gpu_reference_runs.sh SUITE.toml ...
@@ -15,10 +16,12 @@ else
   export PYTHONPATH=$PWD
 fi
 export DENOISEBENCH_CACHE=/tmp/dbcache PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
-workers=${WORKERS:-8}
+workers=${WORKERS:-8} budget=${BUDGET_S:-300}  # seconds for all the benches; the packing comes after
 start=$(date +%s)
 for suite in "$@"; do
-  python3 -m denoisebench bench "$suite" --device cuda --workers "$workers" 2>&1 | tail -4
+  left=$(( budget - ($(date +%s) - start) ))
+  [ "$left" -gt 20 ] || { echo "$suite: skipped, the budget is spent"; continue; }
+  timeout -s INT "$left" python3 -m denoisebench bench "$suite" --device cuda --workers "$workers" 2>&1 | tail -4
   echo "$suite: done after $(( $(date +%s) - start )) s"
 done
 dirs=()
