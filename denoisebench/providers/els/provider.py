@@ -154,14 +154,15 @@ class ELSProvider(EpsilonProvider):
         abar = schedule.alpha_bars[t.cpu()]
         sizes = torch.tensor(self.sizes_for(abar))
         x0 = torch.empty_like(x_t)
+        abar = abar.to(x_t.device)  # the schedule may live on the CPU while x_t is on a GPU
         for size in sizes.unique().tolist():
-            rows = (sizes == size).nonzero().view(-1)
-            sub = x_t[rows.to(x_t.device)]
+            rows = (sizes == size).nonzero().view(-1).to(x_t.device)
+            sub = x_t[rows]
             if size == self.whole:
-                x0[rows.to(x_t.device)] = self._whole_image_x0(sub, abar[rows])
+                x0[rows] = self._whole_image_x0(sub, abar[rows])
             else:
-                x0[rows.to(x_t.device)] = els_x0(sub, abar[rows], size, self.padding,
-                                                 self._bank_tensors(size, x_t.dtype), self.chunk)
+                x0[rows] = els_x0(sub, abar[rows], size, self.padding,
+                                  self._bank_tensors(size, x_t.dtype), self.chunk)
         return x0
 
     def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
