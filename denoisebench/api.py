@@ -193,7 +193,7 @@ def comparison(target: PathLike = "results", *, metrics: Iterable[str] | None = 
     chosen = list(metrics or [])
     unknown = [m for m in chosen if m not in METRICS]
     if unknown:
-        raise DenoisebenchError(f"unknown metric(s) {', '.join(unknown)} to compare on: choose from "
+        raise DenoisebenchError(f"--metric {unknown[0]!r} cannot be paired: choose from "
                                 f"{', '.join(METRICS)}")
     if bootstrap < 100:
         raise DenoisebenchError(f"bootstrap must be at least 100 replicates, got {bootstrap}")

@@ -184,5 +184,5 @@ def test_compare_is_the_cli_comparison_as_a_dataframe(benched) -> None:
 def test_compare_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(db.DenoisebenchError, match="neither a results dir nor a suite file"):
         db.compare(tmp_path / "nope")
-    with pytest.raises(db.DenoisebenchError, match="unknown metric"):
+    with pytest.raises(db.DenoisebenchError, match="cannot be paired"):
         db.compare(tmp_path, metrics=["fidd"])

@@ -123,7 +123,7 @@ def test_run_without_a_checkpoint_picks_the_shipped_weights_of_the_dataset(datas
                                  "--no-metrics", "--results-dir", str(results)])
     text = (stdout + stderr).strip()
     assert code == 2 and text.count("\n") == 0
-    assert ("no shipped unet checkpoint for dataset tiny-colour (shipped for: mnist-5k): train one with "
+    assert ("no shipped unet checkpoint for dataset tiny-colour (shipped for: mnist-5k, skimage-patches-32): train one with "
             "'denoisebench train --provider unet --dataset tiny-colour") in text
     assert not results.exists() or not any(results.rglob("*"))
     # a 1 x 28 x 28 set of another name: none shipped for it either, although the shape fits
