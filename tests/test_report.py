@@ -81,7 +81,7 @@ def test_newest_run_per_key_and_floor_row(tmp_path: Path) -> None:
     assert list(kb.runs()["label"]) == ["kbnet (tweedie)"]
     text = build_report(tmp_path)
     assert "**8.00 ± 0.50**" in text and "30.00 ± 0.50" in text  # best FID in bold, the other not
-    assert "FID-proxy ↓" in text and "recall ↑" in text and "real digits (floor, N=100)" in text
+    assert "FID-proxy ↓" in text and "recall ↑" in text and "real images (floor, N=100)" in text
 
 
 def test_datasets_and_feature_networks_are_never_mixed(tmp_path: Path) -> None:

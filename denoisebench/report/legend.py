@@ -41,9 +41,9 @@ def legend(table: Table) -> list[str]:
             lines.append(_metric_note(spec, headers))
     if len(table.floors()):
         heldout = [c.header for c in shown if c.metric in _floor_kind(table, "held-out")]
-        line = "Floor (real digits): an N-image subset of the train split, scored exactly like a provider"
+        line = "Floor (real images): an N-image subset of the train split, scored exactly like a provider"
         if heldout:
-            line += f"; for {_join(heldout)}, the held-out digits against the train split"
+            line += f"; for {_join(heldout)}, the held-out images against the train split"
         lines.append(line + ".")
     lines.append("NFE: network evaluations per image (the steps, for runs recorded before NFE was); ms/image: "
                  "sampling wall time per image.")

@@ -78,7 +78,7 @@ def render_markdown(tables: list[Table], warnings: list[str], base: Path, plots:
             out += [f"![{PLOT_ALT}]({_rel_url(plots[t_i], base)})", ""]
         figs = [r for _, r in table.runs().iterrows() if r["has_grid"] or r["has_nearest"]]
         if figs:
-            out += ["### Samples and their nearest training digits", ""]
+            out += ["### Samples and their nearest training images", ""]
             for r in figs:
                 name = _md_text(f"{r['label']}, {r['sampler']}, {int(r['steps'])} steps")
                 links = []

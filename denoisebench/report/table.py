@@ -40,8 +40,10 @@ class Table:
 
     @property
     def shown(self) -> list[ReportColumn]:
-        """The columns of the markdown and HTML tables, in order."""
-        return [c for c in self.columns if c.shown]
+        """The columns of the markdown and HTML tables, in order: a column no run of the table has a
+        value in (e.g. the MNIST classifier's view on colour data) is left out."""
+        runs = self.runs()
+        return [c for c in self.columns if c.shown and (runs.empty or _has_values(runs, c.key))]
 
     @property
     def headline(self) -> list[ReportColumn]:
@@ -88,7 +90,7 @@ def _floor_rows(kept: pd.DataFrame, columns: list[ReportColumn]) -> list[dict[st
         newest = group.sort_values("created").iloc[-1]
         values = {c.key: newest["floor"].get(c.key, math.nan) for c in columns if c.metric is not None}
         values.update({c.std_key: newest["floor"].get(c.std_key, math.nan) for c in columns if c.std_key})
-        rows.append({"kind": "floor", "label": f"real digits (floor, N={int(n)})", "sampler": "", "steps": None,
+        rows.append({"kind": "floor", "label": f"real images (floor, N={int(n)})", "sampler": "", "steps": None,
                      "nfe": None, "n": int(n), "runs": None, "run_id": "", "run_dir": "",
                      "created": newest["created"], **values, "has_grid": False, "has_nearest": False})
     return rows
@@ -209,3 +211,11 @@ def format_cell(row: pd.Series, col: ReportColumn) -> str:
     if not math.isnan(std):
         text += f" ± {std:.{col.digits}f}"
     return text
+
+
+def _has_values(runs: pd.DataFrame, key: str) -> bool:
+    """Whether column ``key`` holds at least one number among ``runs``."""
+    if key not in runs:
+        return False
+    values = pd.to_numeric(runs[key], errors="coerce")
+    return bool(values.notna().any())
