@@ -223,3 +223,12 @@ def test_trained_sample_cells_keep_their_identity_before_and_after_training(suit
     assert bench(suite_file, results).exit_code == 0
     after = plan_suite(load_suite(suite_file), results)
     assert [s.cell.hash for s in after.statuses] == before and after.complete == 2
+
+
+def test_the_reference_sweep_declares_two_disjoint_subsets_per_size(tmp_path: Path) -> None:
+    sweep = Path(__file__).resolve().parents[1] / "results" / "reference" / "size-sweep" / "sweep.toml"
+    plan = plan_suite(load_suite(sweep), tmp_path)
+    sizes = {(t.cell.config.train_size, t.cell.config.train_subset, t.cell.config.seed) for t in plan.trains}
+    assert sizes == {(n, k, k) for n in (16, 128, 1024, 2000) for k in (0, 1)}
+    assert all(t.state == "missing" for t in plan.trains) and len(plan.pending) == len(plan.probes) == 8
+    assert {s.cell.checkpoint.name for s in plan.statuses} == {f"{t.cell.label}.safetensors" for t in plan.trains}
