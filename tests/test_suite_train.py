@@ -232,3 +232,37 @@ def test_the_reference_sweep_declares_two_disjoint_subsets_per_size(tmp_path: Pa
     assert sizes == {(n, k, k) for n in (16, 128, 1024, 2000) for k in (0, 1)}
     assert all(t.state == "missing" for t in plan.trains) and len(plan.pending) == len(plan.probes) == 8
     assert {s.cell.checkpoint.name for s in plan.statuses} == {f"{t.cell.label}.safetensors" for t in plan.trains}
+
+
+def test_a_train_cell_another_process_holds_is_waited_for(suite_file: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second bench waits for the first one's training instead of sampling a missing checkpoint."""
+    import io
+
+    from denoisebench.suite import runner
+    from denoisebench.suite.lock import lock_path
+
+    results = tmp_path / "results"
+    plan = plan_suite(load_suite(suite_file), results)
+    cell = plan.trains[0].cell
+    lock = lock_path(results, cell)  # type: ignore[arg-type]
+    lock.parent.mkdir(parents=True)
+    lock.write_text("1\n")  # pid 1 is alive: the lock is held
+    trained: list[str] = []
+
+    def fake_train(status, say):  # noqa: ANN001
+        trained.append(status.cell.label)
+        return status.cell.output
+
+    monkeypatch.setattr(runner, "run_train_cell", fake_train)
+    polls = iter(range(3))
+
+    def sleep(_seconds: float) -> None:
+        if next(polls) == 1:
+            lock.unlink()  # the other process finished (without training: this one trains it)
+
+    monkeypatch.setattr("time.sleep", sleep)
+    progress = runner.SuiteProgress(0, 0, [], stream=io.StringIO(), interactive=False)
+    runner.run_trains(plan, progress)
+    assert trained == ["u-n8-k0", "u-n8-k1"]
+    assert "waiting for process 1 to train u-n8-k0" in progress.stream.getvalue()

@@ -161,24 +161,33 @@ def _say(progress: SuiteProgress | None) -> Callable[[str], None]:
     return say
 
 
-def run_trains(plan: SuitePlan, progress: SuiteProgress | None = None) -> list[Path]:
+def run_trains(plan: SuitePlan, progress: SuiteProgress | None = None, poll_s: float = 2.0) -> list[Path]:
     """Train (or resume) the pending train cells in order, each under its lock; returns their checkpoints.
-    A cell another live process is training, or has completed meanwhile, is skipped with a note."""
+
+    A cell another live process is training is waited for (the sample cells that follow need its
+    checkpoint); one completed meanwhile is skipped with a note."""
+    import time
+
     say = _say(progress)
     written = []
     for status in plan.pending_trains:
         cell = status.cell
-        with cell_lock(plan.results_dir, cell) as held:  # type: ignore[arg-type]
-            if not held:
-                say(f"skipped {cell.title()}: being trained by process {holder_of(plan.results_dir, cell) or '?'}")  # type: ignore[arg-type]
-                continue
-            status = train_state(plan.suite, cell)  # again, under the lock
-            if status.state == TRAINED:
-                say(f"skipped {cell.title()}: completed meanwhile by another process")
-                continue
-            say(f"{cell.title()}" + (f": resuming at step {status.step}" if status.step else ""))
-            written.append(run_train_cell(status, say))
-            say(f"trained {cell.label} -> {cell.output}")
+        waiting = False
+        while True:
+            with cell_lock(plan.results_dir, cell) as held:  # type: ignore[arg-type]
+                if held:
+                    status = train_state(plan.suite, cell)  # again, under the lock
+                    if status.state == TRAINED:
+                        say(f"skipped {cell.title()}: completed meanwhile by another process")
+                        break
+                    say(f"{cell.title()}" + (f": resuming at step {status.step}" if status.step else ""))
+                    written.append(run_train_cell(status, say))
+                    say(f"trained {cell.label} -> {cell.output}")
+                    break
+            if not waiting:
+                say(f"waiting for process {holder_of(plan.results_dir, cell) or '?'} to train {cell.label}")  # type: ignore[arg-type]
+                waiting = True
+            time.sleep(poll_s)
     return written
 
 
