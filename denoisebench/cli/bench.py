@@ -90,8 +90,9 @@ def _run(plan, run: Callable[[object], list[Path]]) -> None:  # noqa: ANN001
         written = run(progress)
     except KeyboardInterrupt:
         progress.close()
-        click.echo(f"Interrupted: {progress.done_cells} of {len(plan.statuses)} cells are complete and kept; "
-                   "run the same command again to resume.", err=True)
+        click.echo(f"Interrupted: {progress.done_cells} of {len(plan.statuses)} cells are complete and kept"
+                   + ("; a training keeps its saved steps" if plan.trains else "")
+                   + "; run the same command again to resume.", err=True)
         sys.exit(130)
     for run_dir in written:
         click.echo(str(run_dir))
