@@ -266,3 +266,13 @@ def test_a_train_cell_another_process_holds_is_waited_for(suite_file: Path, tmp_
     runner.run_trains(plan, progress)
     assert trained == ["u-n8-k0", "u-n8-k1"]
     assert "waiting for process 1 to train u-n8-k0" in progress.stream.getvalue()
+
+
+def test_train_and_probe_cells_are_refused_under_torchrun(suite_file: Path, tmp_path: Path) -> None:
+    """Rank 0 plans under torchrun; a plan with pending train or probe cells is one line, before any cell."""
+    from denoisebench.cli.bench import _plan
+    from denoisebench.errors import DenoisebenchError
+
+    with pytest.raises(DenoisebenchError, match=r"run without torchrun: run 'denoisebench bench' once without it"):
+        _plan(suite_file, tmp_path / "results", False, None, sharded=True)
+    assert _plan(suite_file, tmp_path / "results", True, None, sharded=True).pending_trains  # --dry-run lists them
