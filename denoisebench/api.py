@@ -270,12 +270,16 @@ def bench(suite_file: PathLike, *, results_dir: PathLike | None = None, device: 
     if workers < 1:
         raise DenoisebenchError(f"workers must be at least 1, got {workers}")
     plan = plan_bench(suite_file, results_dir, device)
-    if plan.pending:
+    if plan.has_work:  # [[train]] cells first, [[probe]] cells last (suite.runner)
         if workers > 1:
             quiet = SuiteProgress(len(plan.statuses), plan.complete, plan.pending, stream=io.StringIO(),
                                   interactive=False)
             run_plan_parallel(plan, quiet, workers, threads or max(1, (os.cpu_count() or 1) // workers))
         else:
+            from .suite.runner import run_probes, run_trains
+
+            run_trains(plan)
             run_cells(plan.pending, plan.results_dir, plan.suite.name)
+            run_probes(plan)
         plan = plan_bench(suite_file, results_dir, device, warn=lambda _message: None)
     return load_runs([s.run_dir for s in plan.statuses if s.run_dir is not None and s.state == "complete"])

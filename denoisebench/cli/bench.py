@@ -49,15 +49,20 @@ def bench_command(suite_file: Path, results_dir: Path | None, dry_run: bool, dev
         _run(plan, lambda progress: _run_pending(plan, progress, workers, threads))
 
 
-def _plan(suite_file: Path, results_dir: Path | None, dry_run: bool, device: str | None):  # noqa: ANN202
+def _plan(suite_file: Path, results_dir: Path | None, dry_run: bool, device: str | None,  # noqa: ANN202
+          sharded: bool = False):
     """Load the suite, apply --device and find the pending cells; prints the scan's warnings."""
     from ..api import plan_bench
+    from ..errors import DenoisebenchError
 
     plan = plan_bench(suite_file, results_dir, device, check_device=not dry_run,
                       warn=lambda message: click.echo(f"warning: {message}", err=True))
     from ..suite.validate import check_entries
 
-    check_entries(plan.suite, plan.pending)  # every pending cell's provider, before the first one runs
+    check_entries(plan.suite, plan.pending, trains=plan.pending_trains)  # before the first cell runs
+    if sharded and not dry_run and (plan.pending_trains or plan.pending_probes):
+        raise DenoisebenchError(f"{suite_file}: its [[train]] and [[probe]] cells run without torchrun: run "
+                                "'denoisebench bench' once without it, then under torchrun for the samples")
     return plan
 
 
@@ -85,8 +90,9 @@ def _run(plan, run: Callable[[object], list[Path]]) -> None:  # noqa: ANN001
         written = run(progress)
     except KeyboardInterrupt:
         progress.close()
-        click.echo(f"Interrupted: {progress.done_cells} of {len(plan.statuses)} cells are complete and kept; "
-                   "run the same command again to resume.", err=True)
+        click.echo(f"Interrupted: {progress.done_cells} of {len(plan.statuses)} cells are complete and kept"
+                   + ("; a training keeps its saved steps" if plan.trains else "")
+                   + "; run the same command again to resume.", err=True)
         sys.exit(130)
     for run_dir in written:
         click.echo(str(run_dir))
@@ -97,7 +103,8 @@ def _bench_sharded(session, suite_file: Path, results_dir: Path | None, dry_run:
     """Every rank walks rank 0's pending cells in the same order; each cell is a sharded run."""
     from ..suite.runner import run_cells
 
-    plan = session.phase("plan", (lambda: _plan(suite_file, results_dir, dry_run, device)) if session.is_main else None)
+    plan = session.phase("plan", (lambda: _plan(suite_file, results_dir, dry_run, device, sharded=True))
+                         if session.is_main else None)
     if dry_run:
         if session.is_main:
             from ..suite import dry_run_table

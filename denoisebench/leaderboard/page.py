@@ -14,6 +14,7 @@ from ..fileio import write_text_atomic
 from ..report.legend import ARROWS_NOTE, BEST_NOTE, legend
 from .gather import PRIMARY, Board, gather
 from .plots import cost_figure
+from .probes import probes_html
 from .sections import COPIES_AT, headline, section
 
 CSS = """
@@ -84,7 +85,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def render_page(board: Board) -> str:
+def render_page(board: Board, probes: str = "") -> str:
     """The whole leaderboard as one HTML document."""
     settings = board.comparison.settings
     runs = sum(len(t.runs()) for t in board.tables)
@@ -99,6 +100,7 @@ def render_page(board: Board) -> str:
         "<p>No setting has two entries with samples to compare.</p>",
         _plots(board),
         *(section(board, r, f"s{i}") for i, r in enumerate(settings)),
+        probes,  # the probe records' section (leaderboard.probes), after the settings
     ]
     if board.warnings:
         body.append("<details class='warn'><summary>Warnings</summary><ul>"
@@ -115,5 +117,5 @@ def build_leaderboard(paths: list[Path], output: Path, n_bootstrap: int = 100, s
 
     check_writable(output)
     board = gather(paths, n_bootstrap, seed, data_dir, warn, progress)
-    write_text_atomic(output, render_page(board))
+    write_text_atomic(output, render_page(board, probes_html(paths, warn)))
     return output

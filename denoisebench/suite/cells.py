@@ -49,6 +49,8 @@ class Cell:
     data_dir: Path | None = None
     T: int = T_STEPS  # noqa: N815
     dataset_options: dict[str, str] = field(default_factory=dict)
+    #: The hash of the train cell whose checkpoint this cell samples (``checkpoint = "@label"``).
+    trained: str | None = None
     key: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +62,8 @@ class Cell:
             "schedule": self.schedule, "T": self.T, "metrics": self.metrics})
         if self.dataset_options:  # only when given, so that existing cells keep their hashes
             self.key["dataset_options"] = dict(sorted(self.dataset_options.items()))
+        if self.trained:  # the checkpoint does not exist before its train cell: its configuration stands for it
+            self.key["trained"] = self.trained
 
     @property
     def hash(self) -> str:
@@ -91,11 +95,21 @@ def key_hash(key: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def expand(suite: SuiteSpec, check_device: bool = True) -> list[Cell]:
+def expand(suite: SuiteSpec, check_device: bool = True,
+           trained: dict[str, tuple[Path, str]] | None = None) -> list[Cell]:
     """Every cell of the suite, checked against the installed plugins; nothing is loaded or run.
 
-    Order: sampler, steps, seed, entry, so that the pairs a comparison needs complete together.
+    ``trained`` maps a ``[[train]]`` label to its checkpoint path and train cell hash (default:
+    those of the suite's own results dir). Order: sampler, steps, seed, entry, so that the pairs a
+    comparison needs complete together.
     """
+    if trained is None and suite.trains:
+        from .runner import results_dir_for
+        from .trains import build_train_cell
+
+        cells = [build_train_cell(suite, t, results_dir_for(suite)) for t in suite.trains]
+        trained = {c.label: (c.output, c.hash) for c in cells}
+    trained = trained or {}
     from ..diffusion.schedule import make_schedule
     from ..plugins.manager import get_registry
     from ..runs.environment import parse_device
@@ -151,12 +165,17 @@ def expand(suite: SuiteSpec, check_device: bool = True) -> list[Cell]:
             dataset_spec.check_options(e.dataset_options)
         except DenoisebenchError as exc:
             raise suite.error(str(exc), "entry", e.index, "dataset_options") from None
+        if e.trained is not None:
+            checkpoints[e.index] = None
+            continue
         if e.checkpoint is not None and not e.checkpoint.is_file():
             raise suite.error(f"checkpoint {e.checkpoint} does not exist: give a file (relative to the suite "
                               "file)", "entry", e.index, "checkpoint")
         checkpoints[e.index] = sha256_file(e.checkpoint) if e.checkpoint is not None else None
     return [Cell(entry=e.label, sampler_label=s.label, provider=e.provider, options=dict(e.options),
-                 checkpoint=e.checkpoint, checkpoint_sha256=checkpoints[e.index], sampler=s.name,
+                 checkpoint=trained[e.trained][0] if e.trained else e.checkpoint,
+                 trained=trained[e.trained][1] if e.trained else None,
+                 checkpoint_sha256=checkpoints[e.index], sampler=s.name,
                  sampler_options=dict(s.options), steps=steps, seed=seed, dataset=suite.dataset,
                  schedule=suite.schedule, num_samples=suite.num_samples, metrics=suite.metrics,
                  nfe=nfe[(s.index, steps)], batch_size=e.batch_size or suite.batch_size, device=suite.device,

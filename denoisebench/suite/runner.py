@@ -3,19 +3,25 @@
 Each cell is an ordinary ``denoisebench run`` (:func:`denoisebench.runs.runner.prepare` and
 ``execute``) whose record carries the cell key, so a run dir appears complete or not at all;
 Ctrl-C loses at most the cell in progress, and running the suite again resumes.
+
+A suite with ``[[train]]`` tables first trains their checkpoints (:mod:`.trains`; a partial one is
+resumed), then samples, then probes (:mod:`.probes`); every kind of cell runs under its lock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cells import Cell, expand
 from .lock import cell_lock, holder_of
+from .probes import ProbeCell, ProbeStatus, probe_cells, probe_states, run_probe_cell
 from .progress import SuiteProgress, format_seconds
 from .spec import SuiteSpec
 from .status import COMPLETE, CellStatus, StoredRun, cell_states, estimated_seconds, scan_results
+from .trains import COMPLETE as TRAINED, TrainStatus, build_train_cell, check_model, run_train_cell, train_state
 
 DEFAULT_RESULTS_DIR = Path("results")
 
@@ -29,10 +35,26 @@ class SuitePlan:
     statuses: list[CellStatus]
     runs: list[StoredRun]
     warnings: list[str]
+    trains: list[TrainStatus] = field(default_factory=list)
+    probes: list[ProbeStatus] = field(default_factory=list)
 
     @property
     def pending(self) -> list[Cell]:
+        """The sample cells to run."""
         return [s.cell for s in self.statuses if s.state != COMPLETE]
+
+    @property
+    def pending_trains(self) -> list[TrainStatus]:
+        return [t for t in self.trains if t.state != TRAINED]
+
+    @property
+    def pending_probes(self) -> list[ProbeCell]:
+        return [p.cell for p in self.probes if not p.complete]
+
+    @property
+    def has_work(self) -> bool:
+        """Whether any train, sample or probe cell is to run."""
+        return bool(self.pending or self.pending_trains or self.pending_probes)
 
     @property
     def complete(self) -> int:
@@ -49,10 +71,50 @@ def results_dir_for(suite: SuiteSpec, override: Path | None = None) -> Path:
 
 def plan_suite(suite: SuiteSpec, results_dir: Path | None = None, check_device: bool = True) -> SuitePlan:
     """Validate the suite against the plugins and find which cells are complete."""
-    cells = expand(suite, check_device=check_device)
     directory = results_dir_for(suite, results_dir)
+    train_cells = [build_train_cell(suite, t, directory) for t in suite.trains]
+    for cell in train_cells:
+        check_model(suite, cell)
+    trained = {c.label: (c.output, c.hash) for c in train_cells}
+    cells = expand(suite, check_device=check_device, trained=trained)
     runs, warnings = scan_results(directory)
-    return SuitePlan(suite, directory, cell_states(cells, runs), runs, warnings)
+    probes = probe_states(probe_cells(suite, directory, trained), directory)
+    return SuitePlan(suite, directory, cell_states(cells, runs), runs, warnings,
+                     [train_state(suite, c) for c in train_cells], probes)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    return lines + ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def train_table(plan: SuitePlan) -> list[str]:
+    """The train cells (run first) as text lines; none without ``[[train]]`` tables."""
+    if not plan.trains:
+        return []
+    rows = []
+    for t in plan.trains:
+        c = t.cell.config
+        state = {"complete": "complete", "partial": f"resume at {t.step}", "missing": "to train"}[t.state]
+        rows.append((state, t.cell.label, c.provider, str(c.steps), str(c.batch_size),
+                     "all" if c.train_size is None else str(c.train_size),
+                     "-" if c.train_size is None else str(c.train_subset), str(c.seed), str(t.cell.output)))
+    pending = len(plan.pending_trains)
+    return [f"train cells (run first): {len(plan.trains)}, {len(plan.trains) - pending} complete, {pending} to train",
+            *_table(("state", "label", "provider", "steps", "batch", "N", "subset", "seed", "checkpoint"), rows), ""]
+
+
+def probe_table(plan: SuitePlan) -> list[str]:
+    """The probe cells (run last) as text lines; none without ``[[probe]]`` tables."""
+    if not plan.probes:
+        return []
+    rows = [("complete" if p.complete else "to run", p.cell.entry, str(p.cell.config.images), str(p.cell.config.levels),
+             str(p.cell.config.seed), p.cell.config.jacobian, p.record_dir.name if p.record_dir else "")
+            for p in plan.probes]
+    pending = len(plan.pending_probes)
+    return ["", f"probe cells (run last): {len(plan.probes)}, {len(plan.probes) - pending} complete, {pending} to run",
+            *_table(("state", "entry", "images", "levels", "seed", "jacobian", "record"), rows)]
 
 
 def dry_run_table(plan: SuitePlan) -> str:
@@ -76,22 +138,82 @@ def dry_run_table(plan: SuitePlan) -> str:
             state = "re-run"
         rows.append((state, c.entry, c.sampler_label, str(c.steps), str(c.seed), str(c.num_samples), str(c.nfe),
                      cost, detail))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines = _table(header, rows)
     pending = len(plan.pending)
     summary = (f"suite {plan.suite.name}: {len(plan.statuses)} cells, {plan.complete} complete, {pending} to run"
                f" in {plan.results_dir}; estimated sampling cost {format_seconds(total)}")
     if unknown:
         summary += f" plus {unknown} cell(s) of unknown cost (no earlier run of their provider)"
-    return "\n".join([summary, *lines])
+    return "\n".join([*train_table(plan), summary, *lines, *probe_table(plan)])
+
+
+def _say(progress: SuiteProgress | None) -> Callable[[str], None]:
+    import sys
+
+    stream = progress.stream if progress is not None else sys.stderr
+
+    def say(message: str) -> None:
+        if progress is not None and progress.interactive:
+            stream.write("\r\x1b[2K")
+        stream.write(f"bench: {message}\n")
+        stream.flush()
+
+    return say
+
+
+def run_trains(plan: SuitePlan, progress: SuiteProgress | None = None, poll_s: float = 2.0) -> list[Path]:
+    """Train (or resume) the pending train cells in order, each under its lock; returns their checkpoints.
+
+    A cell another live process is training is waited for (the sample cells that follow need its
+    checkpoint); one completed meanwhile is skipped with a note."""
+    import time
+
+    say = _say(progress)
+    written = []
+    for status in plan.pending_trains:
+        cell = status.cell
+        waiting = False
+        while True:
+            with cell_lock(plan.results_dir, cell) as held:  # type: ignore[arg-type]
+                if held:
+                    status = train_state(plan.suite, cell)  # again, under the lock
+                    if status.state == TRAINED:
+                        say(f"skipped {cell.title()}: completed meanwhile by another process")
+                        break
+                    say(f"{cell.title()}" + (f": resuming at step {status.step}" if status.step else ""))
+                    written.append(run_train_cell(status, say))
+                    say(f"trained {cell.label} -> {cell.output}")
+                    break
+            if not waiting:
+                say(f"waiting for process {holder_of(plan.results_dir, cell) or '?'} to train {cell.label}")  # type: ignore[arg-type]
+                waiting = True
+            time.sleep(poll_s)
+    return written
+
+
+def run_probes(plan: SuitePlan, progress: SuiteProgress | None = None) -> list[Path]:
+    """Probe the pending probe cells in order, each under its lock; returns their record dirs."""
+    say = _say(progress)
+    written = []
+    for cell in plan.pending_probes:
+        with cell_lock(plan.results_dir, cell) as held:  # type: ignore[arg-type]
+            if not held or probe_states([cell], plan.results_dir)[0].complete:
+                say(f"skipped {cell.title()}: " + ("completed meanwhile" if held else "being run by another process"))
+                continue
+            say(cell.title())
+            path = run_probe_cell(cell, plan.suite.name, log=lambda _m: None)
+            written.append(path)
+            say(f"probed {cell.entry} -> {path}")
+    return written
 
 
 def run_plan(plan: SuitePlan, progress: SuiteProgress) -> list[Path]:
-    """Run the pending cells in order; returns their run dirs. Ctrl-C propagates after the cell's
-    staging dir is removed by the run runner; the cells finished before it stay complete."""
-    return run_cells(plan.pending, plan.results_dir, plan.suite.name, progress, lock=True)
+    """Train, then run the pending sample cells in order, then probe; returns the checkpoints, run
+    dirs and probe dirs written. Ctrl-C propagates after the cell's staging dir is removed by the
+    run runner (a training saves first); the cells finished before it stay complete."""
+    trained = run_trains(plan, progress)
+    runs = run_cells(plan.pending, plan.results_dir, plan.suite.name, progress, lock=True)
+    return [*trained, *runs, *run_probes(plan, progress)]
 
 
 def claim(cell: Cell, results_dir: Path) -> str | None:
@@ -165,7 +287,7 @@ def run_plan_parallel(plan: SuitePlan, progress: SuiteProgress, workers: int, th
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    written = []
+    written = run_trains(plan, progress)  # the sample cells of trained entries need their checkpoints
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     try:
         futures = {pool.submit(_run_cell, cell, plan.results_dir, plan.suite.name, threads): cell
@@ -184,4 +306,4 @@ def run_plan_parallel(plan: SuitePlan, progress: SuiteProgress, workers: int, th
         raise
     pool.shutdown()
     progress.close()
-    return written
+    return [*written, *run_probes(plan, progress)]

@@ -17,6 +17,19 @@ options = { mode = "tweedie" }
 [[sampler]]               # name (required), steps (an integer or a list), options, label
 name = "ddim"
 steps = [20, 50]
+
+[[train]]                 # a checkpoint trained into RESULTS_DIR/checkpoints/<label>.safetensors
+label = "unet-n128-k0"    # label, provider, steps (required); model, train_size, train_subset, ...
+provider = "unet"
+steps = 1500
+train_size = 128
+
+[[entry]]                 # an entry sampling that checkpoint
+provider = "unet"
+checkpoint = "@unet-n128-k0"
+
+[[probe]]                 # probe every entry (or those listed in entries); images, levels, seed, ...
+images = 256
 ```
 
 Parsing checks shapes and types only; :func:`denoisebench.suite.cells.expand` checks names
@@ -46,7 +59,26 @@ ENTRY_KEYS = {"provider": "provider name (required)", "label": "name in comparis
               "dataset_options": "dataset options for this entry, over the suite's (a table)"}
 SAMPLER_KEYS = {"name": "sampler name (required)", "steps": "steps: an integer or a list (required)",
                 "options": "sampler options (a table)", "label": "name in comparisons"}
-TABLES = {"suite": SUITE_KEYS, "entry": ENTRY_KEYS, "sampler": SAMPLER_KEYS}
+TRAIN_KEYS = {"label": "the checkpoint's name, referred to as checkpoint = \"@label\" (required)",
+              "provider": "a trainable provider (required)", "steps": "optimiser steps (required)",
+              "batch_size": "training batch", "lr": "peak learning rate", "warmup": "LR warm-up steps",
+              "weight_decay": "AdamW weight decay", "ema_decay": "maximum EMA decay",
+              "seed": "seed of weights, data order and noise (default 0)",
+              "train_size": "train on N images of the train split (default all)",
+              "train_subset": "which N-image subset, 0, 1, ...: different ones are disjoint (default 0)",
+              "subset_seed": "seed of the order the subsets are cut from (default 0)",
+              "model": "model options, -m KEY=VALUE (a table, e.g. { channels = \"8,16\" })",
+              "dataset_options": "dataset options for this training, over the suite's (a table)",
+              "save_every": "save every N steps (default 500)", "log_every": "log every N steps (default 50)"}
+PROBE_KEYS = {"entries": "entry labels to probe (default: every entry)",
+              "images": "train and held-out images each (default 256)", "levels": "noise levels (default 12)",
+              "seed": "seed of the image choice, noise and bootstrap (default 0)",
+              "jacobian": "auto, autograd, fd or none (default auto)",
+              "jacobian_images": "held-out images for the trace (default 16)", "batch_size": "probe batch (default 128)"}
+TABLES = {"suite": SUITE_KEYS, "entry": ENTRY_KEYS, "sampler": SAMPLER_KEYS, "train": TRAIN_KEYS,
+          "probe": PROBE_KEYS}
+#: ``checkpoint = "@label"``: the checkpoint the ``[[train]]`` of that label trains.
+TRAINED_PREFIX = "@"
 
 
 @dataclass(frozen=True)
@@ -60,6 +92,30 @@ class EntrySpec:
     batch_size: int | None = None
     index: int = 0
     dataset_options: dict[str, str] = field(default_factory=dict)
+    #: The label of the ``[[train]]`` whose checkpoint this entry samples (``checkpoint = "@label"``).
+    trained: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """One ``[[train]]``: a checkpoint the suite trains (``denoisebench train``'s options)."""
+
+    label: str
+    provider: str
+    steps: int
+    options: dict[str, Any] = field(default_factory=dict)  # trainer options other than steps, as TrainConfig fields
+    model_options: dict[str, str] = field(default_factory=dict)
+    dataset_options: dict[str, str] = field(default_factory=dict)
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """One ``[[probe]]``: ``denoisebench probe`` of each listed entry."""
+
+    entries: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)  # ProbeConfig fields: images, levels, seed, ...
+    index: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +148,8 @@ class SuiteSpec:
     results_dir: Path | None = None
     data_dir: Path | None = None
     dataset_options: dict[str, str] = field(default_factory=dict)
+    trains: tuple[TrainSpec, ...] = ()
+    probes: tuple[ProbeSpec, ...] = ()
 
     def error(self, message: str, table: str, index: int | None = None, key: str | None = None) -> DenoisebenchError:
         """A one-line error that names this file, the line of ``key`` and the key."""
@@ -153,6 +211,29 @@ class _Table:
             raise self.error(f"must be an integer >= {minimum}, got {value!r}", key)
         return value
 
+    def number(self, key: str, minimum: float = 0.0, below: float | None = None,
+               inclusive: bool = False) -> float | None:
+        """A float (or integer) > ``minimum`` (>= with ``inclusive``) and, with ``below``, < ``below``;
+        None when absent."""
+        if key not in self.data:
+            return None
+        value = self.data[key]
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (
+            value >= minimum if inclusive else value > minimum)
+        if not ok or (below is not None and value >= below):
+            bounds = f"{'>=' if inclusive else '>'} {minimum:g}" + (f" and < {below:g}" if below is not None else "")
+            raise self.error(f"must be a number {bounds}, got {value!r}", key)
+        return float(value)
+
+    def strings(self, key: str) -> tuple[str, ...] | None:
+        """A non-empty list of non-empty strings; None when absent."""
+        if key not in self.data:
+            return None
+        value = self.data[key]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.error(f"must be a non-empty list of strings, got {value!r}", key)
+        return tuple(v.strip() for v in value)
+
     def integers(self, key: str, default: tuple[int, ...] | None, minimum: int, required: bool = False
                  ) -> tuple[int, ...] | None:
         if key not in self.data:
@@ -203,12 +284,90 @@ def _parse_entry(path: Path, text: str, data: Any, index: int) -> EntrySpec:
     provider = table.string("provider", required=True)
     assert provider is not None
     options = table.options()
-    checkpoint = table.path_value("checkpoint", path.parent)
-    default = " ".join(filter(None, [provider, _options_label(options),
-                                     f"[{checkpoint.stem}]" if checkpoint else ""]))
+    named = table.string("checkpoint")
+    trained = named[len(TRAINED_PREFIX):].strip() if named and named.startswith(TRAINED_PREFIX) else None
+    if named is not None and trained == "":
+        raise table.error("'@' must be followed by the label of a [[train]] table, e.g. \"@unet-n128-k0\"",
+                          "checkpoint")
+    checkpoint = None if trained else table.path_value("checkpoint", path.parent)
+    stem = trained or (checkpoint.stem if checkpoint else "")
+    default = " ".join(filter(None, [provider, _options_label(options), f"[{stem}]" if stem else ""]))
     return EntrySpec(provider=provider, label=table.string("label", default) or default, options=options,
                      checkpoint=checkpoint, batch_size=table.integer("batch_size", None), index=index,
-                     dataset_options=table.options("dataset_options"))
+                     dataset_options=table.options("dataset_options"), trained=trained)
+
+
+#: [[train]] keys read as integers >= their minimum, and as floats in a range: TrainConfig fields.
+_TRAIN_INTS = {"batch_size": 1, "warmup": 0, "seed": 0, "train_size": 1, "train_subset": 0, "subset_seed": 0,
+               "save_every": 1, "log_every": 1}
+_TRAIN_FLOATS = {"lr": (0.0, None, False), "weight_decay": (0.0, None, True), "ema_decay": (0.0, 1.0, True)}
+
+
+def _parse_train(path: Path, text: str, data: Any, index: int) -> TrainSpec:
+    table = _Table(path, text, "train", data, index)
+    label = table.string("label", required=True)
+    provider = table.string("provider", required=True)
+    if not table.has("steps"):
+        raise table.error("is required: the optimiser steps of this training", "steps")
+    steps = table.integer("steps", None)
+    assert label is not None and provider is not None and steps is not None
+    if any(c in label for c in "/\\") or label.startswith("."):
+        raise table.error(f"must not contain '/' or '\\' nor start with '.': it names the checkpoint file, "
+                          f"got {label!r}", "label")
+    options: dict[str, Any] = {}
+    for key, minimum in _TRAIN_INTS.items():
+        value = table.integer(key, None, minimum=minimum)
+        if value is not None:
+            options[key] = value
+    for key, (low, high, inclusive) in _TRAIN_FLOATS.items():
+        value = table.number(key, low, high, inclusive)
+        if value is not None:
+            options[key] = value
+    if "train_size" not in options and ("train_subset" in options or "subset_seed" in options):
+        raise table.error("needs train_size = N: the subset is a block of N images",
+                          "train_subset" if "train_subset" in options else "subset_seed")
+    return TrainSpec(label=label, provider=provider, steps=steps, options=options,
+                     model_options=table.options("model"), dataset_options=table.options("dataset_options"),
+                     index=index)
+
+
+_PROBE_INTS = {"images": 1, "levels": 1, "seed": 0, "jacobian_images": 1, "batch_size": 1}
+
+
+def _parse_probe(path: Path, text: str, data: Any, index: int, labels: list[str]) -> ProbeSpec:
+    table = _Table(path, text, "probe", data, index)
+    entries = table.strings("entries") or tuple(labels)
+    for label in entries:
+        if label not in labels:
+            raise table.error(f"no [[entry]] has label {label!r}: the labels are {', '.join(map(repr, labels))}",
+                              "entries")
+    options: dict[str, Any] = {k: v for k, m in _PROBE_INTS.items() if (v := table.integer(k, None, m)) is not None}
+    jacobian = table.string("jacobian")
+    if jacobian is not None:
+        from ..probe.jacobian import METHODS
+
+        if jacobian not in METHODS:
+            raise table.error(f"must be one of {', '.join(METHODS)}, got {jacobian!r}", "jacobian")
+        options["jacobian"] = jacobian
+    return ProbeSpec(entries=tuple(dict.fromkeys(entries)), options=options, index=index)
+
+
+def _check_trained_entries(path: Path, text: str, entries: tuple[EntrySpec, ...],
+                           trains: tuple[TrainSpec, ...]) -> None:
+    """Every ``checkpoint = "@label"`` names a ``[[train]]`` of the same provider."""
+    by_label = {t.label: t for t in trains}
+    for e in entries:
+        if e.trained is None:
+            continue
+        train = by_label.get(e.trained)
+        if train is None:
+            known = ", ".join(repr(t) for t in by_label) or "none: declare a [[train]] table"
+            raise suite_error(path, text, f"no [[train]] has label {e.trained!r}: the trained checkpoints are {known}",
+                              "entry", e.index, "checkpoint")
+        if train.provider != e.provider:
+            raise suite_error(path, text, f"checkpoint @{e.trained} is trained for provider {train.provider!r}, "
+                              f"but this entry's provider is {e.provider!r}: use the same provider",
+                              "entry", e.index, "provider")
 
 
 def _parse_sampler(path: Path, text: str, data: Any, index: int) -> SamplerSpec:
@@ -243,7 +402,11 @@ def parse_suite(text: str, path: Path) -> SuiteSpec:
         raise DenoisebenchError(f"{where}: not valid TOML ({exc})") from None
     for name in doc:
         if name not in TABLES:
-            raise suite_error(path, text, "unknown table: a suite has [suite], [[entry]] and [[sampler]]", name)
+            raise suite_error(path, text, "unknown table: a suite has [suite], [[entry]], [[sampler]], [[train]] "
+                              "and [[probe]]", name)
+    for name in ("train", "probe"):
+        if name in doc and not isinstance(doc[name], list):
+            raise suite_error(path, text, f"must be an array of tables, written [[{name}]]", name)
     for name in ("entry", "sampler"):
         if name not in doc:
             raise DenoisebenchError(f"{path}: no [[{name}]] table: declare at least one")
@@ -256,6 +419,10 @@ def parse_suite(text: str, path: Path) -> SuiteSpec:
     samplers = tuple(_parse_sampler(path, text, d, i) for i, d in enumerate(doc["sampler"]))
     _check_unique_labels(path, text, "entry", [e.label for e in entries])
     _check_unique_labels(path, text, "sampler", [s.label for s in samplers])
+    trains = tuple(_parse_train(path, text, d, i) for i, d in enumerate(doc.get("train", [])))
+    _check_unique_labels(path, text, "train", [t.label for t in trains])
+    _check_trained_entries(path, text, entries, trains)
+    probes = tuple(_parse_probe(path, text, d, i, [e.label for e in entries]) for i, d in enumerate(doc.get("probe", [])))
     schedule = suite.string("schedule", "linear")
     if schedule not in ("linear", "cosine"):
         raise suite.error(f"must be 'linear' or 'cosine', got {schedule!r}", "schedule")
@@ -267,7 +434,7 @@ def parse_suite(text: str, path: Path) -> SuiteSpec:
         batch_size=suite.integer("batch_size", 256) or 256, device=suite.string("device", "cpu") or "cpu",
         schedule=schedule or "linear", metrics=suite.boolean("metrics", True),
         results_dir=suite.path_value("results_dir", path.parent), data_dir=suite.path_value("data_dir", path.parent),
-        dataset_options=suite.options("dataset_options"))
+        dataset_options=suite.options("dataset_options"), trains=trains, probes=probes)
 
 
 def load_suite(path: Path) -> SuiteSpec:
