@@ -20,7 +20,7 @@ from .environment import describe_environment, parse_device
 from ..errors import DenoisebenchError
 from ..options import canonical_value
 from ..plugins.manager import get_registry
-from ..providers.base import EpsilonProvider, ProviderContext
+from ..interfaces.provider import EpsilonProvider, ProviderContext
 from ..diffusion.samplers import Sampler
 from ..diffusion.schedule import make_schedule
 
@@ -185,7 +185,7 @@ def compute_metrics(images: np.ndarray, dataset: ImageDataset, seed: int,
         if progress is not None:
             progress(f"Warning: {line}")
     return evaluate(images, dataset, seed=seed, progress=progress, encoders=encoders,
-                    encoder_skips=encoder_skips or ())
+                    encoder_skips=encoder_skips or (), catalogue=get_registry())
 
 
 def execute(config: RunConfig | PreparedRun, on_step: Callable[[int], None] | None = None,
