@@ -7,7 +7,7 @@ from typing import Any
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -47,10 +47,7 @@ class RunConfig:
     results_dir: Path = Path("results")
     schedule: str = "linear"
     T: int = 1000  # noqa: N815
-    sampler_options: dict[str, str] = field(default_factory=dict)
-    variance: str | None = None  # shorthand for sampler_options["variance"]
-    eta: float | None = None  # shorthand for sampler_options["eta"]
-    clip_x0: bool = False  # shorthand for sampler_options["clip_x0"]
+    sampler_options: dict[str, str] = field(default_factory=dict)  # -s KEY=VALUE, the sampler's own options
     checkpoint: Path | None = None
     options: dict[str, str] = field(default_factory=dict)
     data_dir: Path | None = None
@@ -78,17 +75,22 @@ class PreparedRun:
 
 
 def sampler_options(config: RunConfig) -> dict[str, str]:
-    """The sampler's options: ``-s KEY=VALUE`` plus the ``--variance``/``--eta``/``--clip-x0`` shorthands."""
-    options = dict(config.sampler_options)
-    for key, value in (("variance", config.variance), ("eta", config.eta)):
-        if value is not None:
-            if key in options and canonical_value(options[key]) != canonical_value(value):
-                raise DenoisebenchError(f"--{key} {value} contradicts -s {key}={options[key]}: give one of them")
-            options[key] = str(value)
-    if config.clip_x0:
-        options["clip_x0"] = "1"
-    return options
+    """The sampler's options (``-s KEY=VALUE``; the CLI's shorthands are already among them)."""
+    return dict(config.sampler_options)
 
+def with_sampler_shorthands(options: Mapping[str, str] | None, *, variance: str | None = None,
+                            eta: float | None = None, clip_x0: bool = False) -> dict[str, str]:
+    """``options`` plus the ``--variance``/``--eta``/``--clip-x0`` shorthands, which are sugar for
+    ``-s variance=...``, ``-s eta=...``, ``-s clip_x0=1``; a shorthand that contradicts an option is a one-line error."""
+    merged = dict(options or {})
+    for key, value in (("variance", variance), ("eta", eta)):
+        if value is not None:
+            if key in merged and canonical_value(merged[key]) != canonical_value(value):
+                raise DenoisebenchError(f"--{key} {value} contradicts -s {key}={merged[key]}: give one of them")
+            merged[key] = str(value)
+    if clip_x0:
+        merged["clip_x0"] = "1"
+    return merged
 
 def validate(config: RunConfig) -> None:
     """Cheap checks of the request, before anything is loaded or written."""
