@@ -87,3 +87,20 @@ def test_old_import_paths_are_the_same_objects() -> None:
     assert base.ProviderContext is interfaces.ProviderContext is denoisebench.ProviderContext
     assert restoration.RestorationProvider is interfaces.RestorationProvider is denoisebench.RestorationProvider
     assert recipe.TrainingRecipe is interfaces.recipe.TrainingRecipe
+
+
+def test_run_and_distributed_names_are_reexported() -> None:
+    from denoisebench.runs import config, distributed, execution, prepare, process_group, ranks, recording, runner, session
+
+    assert runner.RunConfig is config.RunConfig and runner.execute is execution.execute
+    assert runner.prepare is prepare.prepare and runner.write_run is recording.write_run
+    assert runner.assemble is execution.assemble and runner.slug is recording.slug
+    assert distributed.Session is session.Session and distributed.current is process_group.current
+    assert distributed.shard_batches is ranks.shard_batches and distributed.BACKEND == "gloo"
+
+
+@pytest.mark.parametrize("module", ["config", "prepare", "execution", "recording", "ranks", "session",
+                                    "process_group"])
+def test_the_run_modules_stay_small(module: str) -> None:
+    lines = (PACKAGE / "runs" / f"{module}.py").read_text(encoding="utf-8").count("\n")
+    assert lines <= 200, f"runs/{module}.py has {lines} lines: split it by job"
