@@ -17,8 +17,8 @@ from .metrics.base import Metric, MetricColumn, MetricSkipped  # noqa: E402
 from .metrics.evaluation import Evaluation  # noqa: E402
 from .options import parse_bool  # noqa: E402
 from .plugins.hookspecs import hookimpl  # noqa: E402
-from .providers.base import EpsilonProvider, ProviderContext  # noqa: E402
-from .providers.restoration import RestorationProvider  # noqa: E402
+from .interfaces.provider import EpsilonProvider, ProviderContext  # noqa: E402
+from .interfaces.restoration import RestorationProvider  # noqa: E402
 from .providers.per_image import PerImageRestorationProvider  # noqa: E402
 from .diffusion.schedule import NoiseSchedule, make_schedule  # noqa: E402
 from .api import RunResult, bench, load_runs, run  # noqa: E402

@@ -77,9 +77,14 @@ def run_config(**fields: Any) -> Any:
     """A :class:`~denoisebench.runs.runner.RunConfig` from keyword arguments named as its fields.
 
     Paths may be strings; option values may be numbers or bools (passed on as the CLI's strings).
+    ``variance=``, ``eta=`` and ``clip_x0=`` are shorthands for those ``sampler_options``, as on the CLI.
     """
-    from .runs.runner import RunConfig
+    from .runs.runner import RunConfig, with_sampler_shorthands
 
+    shorthands = {key: fields.pop(key) for key in ("variance", "eta", "clip_x0") if key in fields}
+    if shorthands:
+        options = {str(k): _option_value(v) for k, v in dict(fields.get("sampler_options") or {}).items()}
+        fields["sampler_options"] = with_sampler_shorthands(options, **shorthands)
     known = {f.name for f in dataclasses.fields(RunConfig)}
     unknown = sorted(set(fields) - known)
     if unknown:

@@ -31,7 +31,7 @@ def _rows(table: dict[str, tuple[type, Any]], kind: Callable[[type], str]) -> li
 
 def provider_rows() -> list[dict[str, str]]:
     from ..plugins import get_registry
-    from ..providers.restoration import RestorationProvider
+    from ..interfaces.restoration import RestorationProvider
 
     return _rows(get_registry().providers,
                  lambda cls: "restoration" if issubclass(cls, RestorationProvider) else "epsilon")

@@ -61,14 +61,15 @@ def run_command(provider: str, dataset: str, data_dir: Path | None, dataset_opti
     """
     from ..api import run_config
     from ..encoders import parse_weights_options
-    from ..runs.runner import execute, prepare
+    from ..runs.runner import execute, prepare, with_sampler_shorthands
 
     with distributed.cli_session() as session:  # under torchrun: only the rank concerned prints an error
+        given_sampler_options = with_sampler_shorthands(parse_key_values(sampler_options, "--sampler-option"),
+                                                        variance=variance, eta=eta, clip_x0=clip_x0)
         config = run_config(provider=provider, dataset=dataset, sampler=sampler, steps=steps,
                             num_samples=num_samples, batch_size=batch_size, seed=seed, device=device,
-                            results_dir=results_dir, schedule=schedule, variance=variance, eta=eta,
-                            sampler_options=parse_key_values(sampler_options, "--sampler-option"),
-                            clip_x0=clip_x0, checkpoint=checkpoint, options=parse_key_values(options, "--option"),
+                            results_dir=results_dir, schedule=schedule, sampler_options=given_sampler_options,
+                            checkpoint=checkpoint, options=parse_key_values(options, "--option"),
                             data_dir=data_dir, metrics=metrics, encoders=encoders,
                             encoder_weights=parse_weights_options(encoder_weights),
                             dataset_options=parse_key_values(dataset_options, "--dataset-option"))

@@ -114,9 +114,11 @@ def train_command(resume: bool, overwrite: bool, interrupt_after: int | None, mo
     rank 0 writes the files):
       torchrun --standalone --nproc_per_node=2 --no-python denoisebench train -p unet ...
     """
+    from ..plugins import get_registry
     from ..training.config import resolve_config
     from ..training.trainer import train
 
+    registry = get_registry()  # the registry is consulted here, at the top, and handed down
     given = {k: v for k, v in options.items() if v is not None}
     if model_options:
         given["model_options"] = parse_key_values(model_options, "--model-option")
@@ -124,9 +126,9 @@ def train_command(resume: bool, overwrite: bool, interrupt_after: int | None, mo
         given["dataset_options"] = parse_key_values(dataset_options, "--dataset-option")
     if eval_sampler_options:
         given["eval_sampler_options"] = parse_key_values(eval_sampler_options, "--eval-sampler-option")
-    config = resolve_config(given, resume)
+    config = resolve_config(given, resume, catalogue=registry)
     result = train(config, resume=resume, overwrite=overwrite, interrupt_after=interrupt_after,
-                   log=lambda msg: click.echo(msg, err=True))
+                   log=lambda msg: click.echo(msg, err=True), catalogue=registry)
     if result.main:
         click.echo(str(result.output))
     if result.interrupted:  # not click's Exit: the group runs click non-standalone, which swallows it

@@ -16,7 +16,7 @@ import torch
 
 from ..datasets.base import to_uint8
 from ..errors import DenoisebenchError, ProviderError, SamplerError
-from ..providers.base import EpsilonProvider
+from ..interfaces.provider import EpsilonProvider
 from .noise import SampleNoise
 from .samplers import Sampler
 

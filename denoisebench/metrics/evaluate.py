@@ -23,6 +23,7 @@ import numpy as np
 
 from ..datasets.base import ImageDataset, check_image_array, image_shape_of
 from ..errors import DenoisebenchError
+from ..interfaces.catalogue import Catalogue, default_catalogue
 from .base import HELDOUT_SUFFIX, Metric, MetricSkipped
 from .evaluation import Evaluation, EvaluationSettings
 from .floor import FLOOR_SOURCE, floor_key, heldout_value, train_subset_value
@@ -32,16 +33,16 @@ SCHEMA = 1
 PRDC_K = 5
 
 
-def registered_metrics() -> list[tuple[type[Metric], dict[str, str]]]:
-    """Every registered metric class with its plugin facts, in registration order (builtins first)."""
-    from ..plugins import get_registry
-
+def registered_metrics(catalogue: Catalogue | None = None) -> list[tuple[type[Metric], dict[str, str]]]:
+    """Every metric class of ``catalogue`` (default: the plugin registry) with its plugin facts, in
+    registration order (builtins first)."""
     return [(cls, {"plugin": info.plugin, "distribution": info.distribution, "version": info.version})
-            for cls, info in get_registry().metrics.values()]
+            for cls, info in (catalogue or default_catalogue()).metrics.values()]
 
 
-def _with_plugin_facts(metrics: Sequence[type[Metric]]) -> list[tuple[type[Metric], dict[str, str]]]:
-    known = {cls: facts for cls, facts in registered_metrics()}
+def _with_plugin_facts(metrics: Sequence[type[Metric]],
+                       catalogue: Catalogue | None = None) -> list[tuple[type[Metric], dict[str, str]]]:
+    known = {cls: facts for cls, facts in registered_metrics(catalogue)}
     unregistered = {"plugin": "(not registered)", "distribution": "?", "version": "?"}
     return [(cls, known.get(cls, unregistered)) for cls in metrics]
 
@@ -134,14 +135,17 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
              progress: Callable[[str], None] | None = None, n_bootstrap: int = 50, kid_subsets_n: int = 100,
              k: int = PRDC_K, with_floor: bool = True, feature_weights: str | Path | None = None,
              metrics: Sequence[type[Metric]] | None = None, encoders: Sequence[Any] | None = None,
-             encoder_skips: Sequence[str] = (), same_shape: bool = True) -> dict[str, Any]:
+             encoder_skips: Sequence[str] = (), same_shape: bool = True,
+             catalogue: Catalogue | None = None) -> dict[str, Any]:
     """Every metric of uint8 N x H x W (x C) ``images`` (JSON-serialisable), against the held-out split.
 
     A metric that declares it cannot read the dataset's images (:meth:`Metric.skip_reason`, e.g.
     the classifier-feature metrics on anything but 1 x 28 x 28) is not run: its value is null and
     its reason is listed in ``skipped``.
 
-    ``metrics`` defaults to every registered metric. ``seed`` drives the bootstraps and subsets.
+    ``metrics`` defaults to every metric of ``catalogue`` (the caller's registry; default: the
+    plugin registry, :mod:`denoisebench.interfaces.catalogue`), which also gives their plugin facts.
+    ``seed`` drives the bootstraps and subsets.
     ``with_floor=False`` skips the train-subset floor (held-out baselines are always computed).
     Floor values are read from the cache when present. A metric that raises is reported once
     (through ``progress``, else as a ``RuntimeWarning``) and recorded as null.
@@ -159,7 +163,7 @@ def evaluate(images: np.ndarray, dataset: ImageDataset, *, seed: int = 0,
     if same_shape and image_shape_of(images) != dataset.image_shape:
         raise DenoisebenchError(f"images are {_shape_text(image_shape_of(images))} but dataset {dataset.id!r} has "
                                 f"{_shape_text(dataset.image_shape)}: evaluate against the dataset they came from")
-    chosen = registered_metrics() if metrics is None else _with_plugin_facts(metrics)
+    chosen = registered_metrics(catalogue) if metrics is None else _with_plugin_facts(metrics, catalogue)
     settings = EvaluationSettings(n_bootstrap=n_bootstrap, kid_subsets=kid_subsets_n, prdc_k=k)
     base = Evaluation(images, dataset, seed=seed, settings=settings, feature_weights=feature_weights)
     chosen, spaces = _per_encoder(chosen, base, encoders)

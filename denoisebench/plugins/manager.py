@@ -19,7 +19,8 @@ from . import hookspecs
 from ..datasets.base import DatasetSpec
 from ..diffusion.samplers.base import Sampler
 from ..errors import DenoisebenchError, ProviderError
-from ..providers.base import EpsilonProvider
+from ..interfaces.catalogue import install_default
+from ..interfaces.provider import EpsilonProvider
 
 ENTRY_POINT_GROUP = "denoisebench"
 LOAD_ENV = "DENOISEBENCH_LOAD_PLUGINS"
@@ -228,3 +229,6 @@ def reset() -> None:
     """Forget the manager so the next use rebuilds it (after installing plugins, in tests)."""
     global _pm, _registry
     _pm, _registry = None, None
+
+
+install_default(get_registry)  # the low layers' default catalogue (denoisebench.interfaces.catalogue)

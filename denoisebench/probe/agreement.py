@@ -17,7 +17,7 @@ from ..diffusion.loop import sample_batch
 from ..diffusion.noise import SampleNoise
 from ..diffusion.samplers import Sampler
 from ..diffusion.schedule import NoiseSchedule
-from ..providers.base import EpsilonProvider
+from ..interfaces.provider import EpsilonProvider
 from .estimates import batched_x0
 
 

@@ -7,7 +7,7 @@ import torch
 from ..diffusion.forward import q_sample, x0_from_eps
 from ..diffusion.schedule import NoiseSchedule
 from ..errors import ProviderError
-from ..providers.base import EpsilonProvider
+from ..interfaces.provider import EpsilonProvider
 
 
 def noisy(x0: torch.Tensor, noise: torch.Tensor, t: int, schedule: NoiseSchedule) -> torch.Tensor:

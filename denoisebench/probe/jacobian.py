@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..diffusion.schedule import NoiseSchedule
-from ..providers.base import EpsilonProvider
+from ..interfaces.provider import EpsilonProvider
 from .estimates import x0_estimate
 
 METHODS = ("auto", "autograd", "fd", "none")

@@ -16,7 +16,7 @@ from ..datasets.base import DatasetOptions, ImageDataset
 from ..diffusion.schedule import make_schedule
 from ..errors import DenoisebenchError
 from ..plugins.manager import get_registry
-from ..providers.base import EpsilonProvider, ProviderContext
+from ..interfaces.provider import EpsilonProvider, ProviderContext
 from ..runs.environment import describe_environment, parse_device
 from ..runs.records import prepare_results_dir
 from ..runs.runner import MAX_SEED, slug

@@ -17,7 +17,7 @@ import torch
 
 from ..diffusion.forward import eps_from_x0
 from ..diffusion.schedule import NoiseSchedule
-from .base import EpsilonProvider, ProviderContext
+from ..interfaces.provider import EpsilonProvider, ProviderContext
 
 
 def empirical_x0(x_t: torch.Tensor, abar: torch.Tensor, train: torch.Tensor,

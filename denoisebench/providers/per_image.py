@@ -44,8 +44,8 @@ import numpy as np
 import torch
 
 from ..errors import DenoisebenchError, ProviderError
-from .base import ProviderContext
-from .restoration import RestorationProvider
+from ..interfaces.provider import ProviderContext
+from ..interfaces.restoration import RestorationProvider
 
 #: Chunks per worker in one batch: enough to even out uneven image times, few enough that the
 #: cost of sending a chunk stays small next to denoising it.

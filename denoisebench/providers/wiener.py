@@ -28,8 +28,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from .base import ProviderContext
-from .restoration import RestorationProvider
+from ..interfaces.provider import ProviderContext
+from ..interfaces.restoration import RestorationProvider
 
 
 def gaussian_fit(images01: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ values sit in the same keys of the row's ``floor`` dict.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -49,18 +50,42 @@ def metric_values(specs: list[MetricSpec], results: Callable[[MetricSpec], Any])
 
 
 def sampler_label(sampler: dict[str, Any]) -> str:
-    """The label recorded by the sampler, else (older runs) 'ddim', 'ddim eta=0.5', 'ddpm large' (+ ' clip')."""
+    """The label recorded by the sampler, else (older runs) the label of the sampler the record
+    describes, rebuilt from the values of the options it declares ('ddpm large', 'ddim eta=0.5', + ' clip')."""
     if isinstance(sampler.get("label"), str) and sampler["label"]:
-        return canonical_label(sampler["label"])  # older runs: 'ddim eta=0.0' -> 'ddim eta=0' 
-    name = str(sampler.get("name") or "?")
-    label = name
-    if name == "ddpm" and sampler.get("variance"):
-        label += f" {sampler['variance']}"
-    if name == "ddim" and sampler.get("eta"):
-        label += f" eta={float(sampler['eta']):g}"
-    if sampler.get("clip_x0"):
-        label += " clip"
-    return label
+        return canonical_label(sampler["label"])  # older runs: 'ddim eta=0.0' -> 'ddim eta=0'
+    rebuilt = recorded_sampler(sampler)
+    if rebuilt is not None:
+        return rebuilt.label()
+    return str(sampler.get("name") or "?") + (" clip" if sampler.get("clip_x0") else "")
+
+
+def _option_text(value: Any) -> str:
+    return str(int(value)) if isinstance(value, bool) else str(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _rebuild(name: str, steps: int, schedule: str, T: int, options: tuple[tuple[str, str], ...]) -> Any:  # noqa: N803
+    from ..diffusion.schedule import make_schedule
+    from ..plugins import get_registry
+
+    cls, _info = get_registry().sampler(name)
+    declared = {k: v for k, v in options if k in cls.options}  # the options this sampler declares
+    return cls(make_schedule(schedule, max(T, steps)), steps, declared)
+
+
+def recorded_sampler(sampler: dict[str, Any]) -> Any:
+    """The installed sampler a run's ``sampler`` record describes (its name, steps, schedule and the
+    recorded values of the options it declares), or None when that sampler is not installed or
+    refuses those values."""
+    schedule = sampler.get("schedule") if isinstance(sampler.get("schedule"), dict) else {}
+    options = tuple(sorted((str(k), _option_text(v)) for k, v in sampler.items()
+                           if v is not None and not isinstance(v, (dict, list))))
+    try:
+        return _rebuild(str(sampler.get("name")), int(sampler["steps"]), str(schedule.get("name") or "linear"),
+                        int(schedule.get("T") or 1000), options)
+    except Exception:  # noqa: BLE001 - an old or foreign record: its name must do
+        return None
 
 
 def provider_label(provider: dict[str, Any], suite: Any = None) -> str:
@@ -87,13 +112,12 @@ def provider_label(provider: dict[str, Any], suite: Any = None) -> str:
 
 
 def network_evaluations(sampler: dict[str, Any]) -> int | None:
-    """Network evaluations per image: recorded, else (older DDPM / DDIM runs: one per step) the steps."""
+    """Network evaluations per image: recorded, else (older runs) those of the sampler the record describes."""
     nfe = sampler.get("nfe")
     if isinstance(nfe, int) and not isinstance(nfe, bool) and nfe > 0:
         return nfe
-    if sampler.get("name") in ("ddpm", "ddim") and isinstance(sampler.get("steps"), int):
-        return int(sampler["steps"])
-    return None
+    rebuilt = recorded_sampler(sampler) if isinstance(sampler.get("steps"), int) else None
+    return int(rebuilt.nfe) if rebuilt is not None else None
 
 
 def ms_per_image(timing: Any) -> float:

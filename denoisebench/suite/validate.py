@@ -35,7 +35,7 @@ def check_entries(suite: SuiteSpec, cells: Iterable[Cell], progress: Callable[[s
 
     from ..datasets.base import DatasetOptions
     from ..plugins.manager import get_registry
-    from ..providers.base import ProviderContext
+    from ..interfaces.provider import ProviderContext
 
     from ..interrupts import deferred_interrupt
 

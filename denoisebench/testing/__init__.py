@@ -45,7 +45,7 @@ import torch
 
 from ..datasets.base import DatasetOptions, ImageDataset
 from ..diffusion.schedule import make_schedule
-from ..providers.base import EpsilonProvider, ProviderContext
+from ..interfaces.provider import EpsilonProvider, ProviderContext
 from .checks import (_build, _check_batch_independent, _check_deterministic, _check_finite, _check_metadata,
                      _check_shape_and_inputs)
 from .report import (CHECKS, ContractError, ContractReport, DatasetContractError, MetricContractError,

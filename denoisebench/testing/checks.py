@@ -7,8 +7,8 @@ import torch
 
 from ..diffusion.forward import q_sample
 from ..diffusion.schedule import NoiseSchedule
-from ..providers.base import EpsilonProvider, ProviderContext
-from ..providers.restoration import RestorationProvider
+from ..interfaces.provider import EpsilonProvider, ProviderContext
+from ..interfaces.restoration import RestorationProvider
 from .report import ContractReport
 
 

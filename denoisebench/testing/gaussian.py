@@ -15,8 +15,8 @@ from typing import ClassVar
 import torch
 
 from ..diffusion.schedule import NoiseSchedule
-from ..providers.base import EpsilonProvider, ProviderContext
-from ..providers.restoration import RestorationProvider
+from ..interfaces.provider import EpsilonProvider, ProviderContext
+from ..interfaces.restoration import RestorationProvider
 
 MU, S2 = 0.3, 0.25
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..datasets.base import DatasetSpec, ImageDataset
 from ..plugins.hookspecs import hookimpl
-from ..providers.base import EpsilonProvider, ProviderContext
+from ..interfaces.provider import EpsilonProvider, ProviderContext
 from .report import ContractReport
 
 KIT_PLUGIN = "denoisebench.testing"

@@ -6,6 +6,6 @@ A provider is trainable when its class refers to a :class:`TrainingRecipe` (``tr
 """
 
 from .checkpoint import LoadedWeights, load_weights, resolve_checkpoint
-from .recipe import TrainingRecipe, is_trainable, recipe_of
+from ..interfaces.recipe import TrainingRecipe, is_trainable, recipe_of
 
 __all__ = ["LoadedWeights", "TrainingRecipe", "is_trainable", "load_weights", "recipe_of", "resolve_checkpoint"]

@@ -24,7 +24,7 @@ from torch import nn
 from . import checkpoint as ckpt
 from . import distributed as ddp
 from .config import TrainConfig
-from .recipe import TrainingRecipe
+from ..interfaces.recipe import TrainingRecipe
 from .subset import subset_metadata_json
 
 Logger = Callable[[str], None]

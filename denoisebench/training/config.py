@@ -7,10 +7,13 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DenoisebenchError
 from ..options import parse_bool
+
+if TYPE_CHECKING:
+    from ..interfaces.catalogue import Catalogue
 
 #: Options that may differ between the first session and a ``--resume`` (they do not change the run).
 RESUMABLE = ("minutes", "device", "eval_every", "eval_samples", "eval_steps", "eval_sampler",
@@ -119,18 +122,19 @@ def build_model_config(cls: type, options: dict[str, str], provider: str) -> Any
     return config
 
 
-def resolve_config(given: dict[str, Any], resume: bool) -> TrainConfig:
+def resolve_config(given: dict[str, Any], resume: bool, catalogue: Catalogue | None = None) -> TrainConfig:
     """The run's config: explicit options over the provider's recipe defaults over the trainer's.
 
     With ``resume`` the interrupted run's stored config is authoritative (its training state must
     belong to the checkpoint); only options in :data:`RESUMABLE` may change, any other explicit
-    option must equal the stored value.
+    option must equal the stored value. The provider is looked up in ``catalogue`` (the caller's
+    registry; default: the plugin registry).
     """
-    from ..plugins.manager import get_registry
+    from ..interfaces.catalogue import default_catalogue
+    from ..interfaces.recipe import recipe_of
     from .checkpoint import check_state_belongs
-    from .recipe import recipe_of
 
-    provider_cls, _ = get_registry().provider(given["provider"])
+    provider_cls, _ = (catalogue or default_catalogue()).provider(given["provider"])
     recipe = recipe_of(provider_cls)
     if recipe is None:
         raise DenoisebenchError(f"provider {given['provider']!r} is not trainable: 'denoisebench train' "

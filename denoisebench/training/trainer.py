@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import DenoisebenchError
+from ..interfaces.catalogue import Catalogue, default_catalogue
 from . import checkpoint as ckpt
 from . import distributed as ddp
 from .callbacks import (Callback, CheckpointCallback, LogCallback, Logger, TrainingRun, TrainLog, TrainResult,
@@ -31,7 +32,7 @@ from .callbacks import (Callback, CheckpointCallback, LogCallback, Logger, Train
 from .config import TrainConfig, build_model_config
 from .evaluation import EvalCallback, build_eval_sampler
 from .output import check_output, log_path
-from .recipe import recipe_of
+from ..interfaces.recipe import recipe_of
 from .subset import subset_of
 
 if TYPE_CHECKING:
@@ -159,29 +160,29 @@ def _loop(run: TrainingRun, data: torch.Tensor, schedule: NoiseSchedule, callbac
 
 def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
           interrupt_after: int | None = None, log: Logger = stderr_logger,
-          callbacks: Sequence[Callback] = ()) -> TrainResult:
+          callbacks: Sequence[Callback] = (), catalogue: Catalogue | None = None) -> TrainResult:
     """Train (or with ``resume`` continue) ``config.provider``'s network; see the module docstring.
 
     Refused before any work, in one line: bad options, an output that exists (without ``resume``
     or ``overwrite``) or cannot be written, a training state of another run, a bad evaluation
     sampler. Returns when the steps or minutes are spent, or on Ctrl-C or SIGTERM (after saving;
     then ``result.interrupted`` and ``result.signal``). ``callbacks`` run after the builtin log, evaluation and checkpoint ones.
+    The provider, dataset, evaluation sampler and metrics are looked up in ``catalogue`` (the
+    caller's registry; default: the plugin registry, :mod:`denoisebench.interfaces.catalogue`).
     """
     from timm.utils import ModelEmaV3
 
     from ..datasets.base import DatasetOptions
     from ..diffusion.schedule import make_schedule
-    from ..plugins.manager import get_registry
-
     config.validate()
     check_output(config.output, resume=resume, overwrite=overwrite)
-    registry = get_registry()
+    registry = catalogue or default_catalogue()
     provider_cls, _ = registry.provider(config.provider)
     recipe_cls = recipe_of(provider_cls)
     if recipe_cls is None:
         raise DenoisebenchError(f"provider {config.provider!r} is not trainable")
     schedule = make_schedule(config.schedule, config.T)
-    sampler = build_eval_sampler(config, schedule)
+    sampler = build_eval_sampler(config, schedule, registry)
     recipe = recipe_cls(build_model_config(recipe_cls.model_config_cls, config.model_options, config.provider))
     d = ddp.setup(config.device)
     try:
@@ -214,7 +215,7 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
         train_log.say(f"training {config.provider} ({nparams / 1e6:.2f}M parameters, {recipe.config}) on "
                       f"{dataset.id} ({len(data)} images), batch {config.batch_size} over {d.world} "
                       f"process(es), device {d.device}, threads {torch.get_num_threads()}")
-        builtin = [LogCallback(train_log), EvalCallback(train_log, sampler), CheckpointCallback(train_log)]
+        builtin = [LogCallback(train_log), EvalCallback(train_log, sampler, registry), CheckpointCallback(train_log)]
         _loop(run, data, schedule, [*builtin, *callbacks], interrupt_after)
         run.result.step, run.result.elapsed_s = run.step, run.elapsed()
         return run.result

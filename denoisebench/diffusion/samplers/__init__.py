@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...interfaces.catalogue import Catalogue, default_catalogue
 from ..schedule import NoiseSchedule
 from .base import EpsModel, Sampler, StepOutput
 from .ddim import DDIMSampler
@@ -27,11 +28,10 @@ BUILTIN_SAMPLERS: tuple[type[Sampler], ...] = (DDPMSampler, DDIMSampler, EulerSa
 
 
 def make_sampler(name: str, schedule: NoiseSchedule, steps: int, options: Mapping[str, str] | None = None,
-                 **values: Any) -> Sampler:
-    """Build a registered sampler by name; ``values`` are shorthands for options (``eta=0.5``)."""
-    from ...plugins import get_registry
-
-    cls, _info = get_registry().sampler(name)
+                 catalogue: Catalogue | None = None, **values: Any) -> Sampler:
+    """Build a registered sampler by name, looked up in ``catalogue`` (default: the plugin registry,
+    :mod:`denoisebench.interfaces.catalogue`); ``values`` are shorthands for options (``eta=0.5``)."""
+    cls, _info = (catalogue or default_catalogue()).sampler(name)
     return cls(schedule, steps, options, **values)
 
 

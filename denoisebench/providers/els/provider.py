@@ -32,7 +32,7 @@ from ...datasets.base import to_nhwc
 from ...diffusion.forward import eps_from_x0
 from ...diffusion.schedule import NoiseSchedule
 from ...errors import DenoisebenchError
-from ..base import EpsilonProvider, ProviderContext
+from ...interfaces.provider import EpsilonProvider, ProviderContext
 from ..empirical import empirical_x0
 from .machine import els_x0
 from .patches import PADDINGS, PatchBank, build_banks, check_patch_size, max_patch_size

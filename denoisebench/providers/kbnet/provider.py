@@ -1,7 +1,7 @@
 """``kbnet``: a blind KBNet_s restoration network as an epsilon provider.
 
 The network D(y) maps a noisy [0, 1] image to a clean one and is never told the noise level; the
-core adapter (:class:`~denoisebench.providers.restoration.RestorationProvider`) turns it into
+core adapter (:class:`~denoisebench.interfaces.restoration.RestorationProvider`) turns it into
 epsilon, in the mode chosen with ``-o mode=tweedie|scaled|seed``.
 
 Weights (``--checkpoint``): a checkpoint written by ``denoisebench train --provider kbnet``, an
@@ -31,8 +31,8 @@ from torch import nn
 from ...errors import DenoisebenchError
 from ...training.checkpoint import check_trained_for, load_weights, resolve_checkpoint, trained_for
 from ...training.checkpoint.trained_for import shape_text
-from ..base import EpsilonProvider, ProviderContext
-from ..restoration import RestorationProvider
+from ...interfaces.provider import EpsilonProvider, ProviderContext
+from ...interfaces.restoration import RestorationProvider
 from .arch import KBNetS, count_parameters
 from .training import KBNetRecipe
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from ...diffusion.schedule import NoiseSchedule
 from ...training.noise_levels import noise_std_from_unit
-from ...training.recipe import Forward, TrainingRecipe
+from ...interfaces.recipe import Forward, TrainingRecipe
 from .arch import KBNetS
 from .config import KBNetConfig, official_gray_config
 from .shapes import describe_config, infer_config

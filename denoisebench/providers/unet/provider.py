@@ -24,7 +24,7 @@ from ...diffusion.schedule import NoiseSchedule
 from ...errors import DenoisebenchError
 from ...training.checkpoint import (LoadedWeights, TrainedFor, check_trained_for, load_weights, resolve_checkpoint,
                                     shipped_for, trained_for)
-from ..base import EpsilonProvider, ProviderContext
+from ...interfaces.provider import EpsilonProvider, ProviderContext
 from .model import UNetConfig
 from .training import UNetRecipe
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ...diffusion.schedule import NoiseSchedule
-from ...training.recipe import Forward, TrainingRecipe
+from ...interfaces.recipe import Forward, TrainingRecipe
 from .model import UNet, UNetConfig
 
 

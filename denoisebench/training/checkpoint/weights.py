@@ -27,11 +27,11 @@ from torch import nn
 
 from ...errors import DenoisebenchError
 from ...fileio import sha256_file
-from ..recipe import recipe_of
+from ...interfaces.recipe import recipe_of
 from .files import first_mismatch, load_strict, read_tensors, write_tensors
 
 if TYPE_CHECKING:
-    from ...providers.base import ProviderContext
+    from ...interfaces.provider import ProviderContext
 
 FORMAT = "denoisebench-checkpoint/1"
 STATE_FORMAT = "denoisebench-train-state/1"
