@@ -77,12 +77,12 @@ def test_training_command_end_to_end(tiny_colour: None, tmp_path: Path) -> None:
     assert manifest["dataset"]["hash"] == tiny_dataset().content_hash
     assert manifest["training"]["code_dim"] == 64 and manifest["training"]["hflip"] is True  # colour: flips on
     assert manifest["training"]["split"] == "train" and isinstance(manifest["command"], list)
-    assert AESkimagePatches32(out).encode(blobs(5, 9)).shape == (5, 64)
+    assert AESkimagePatches32(out).encode(blobs(5, 9)).shape == (5, 96)
 
 
 def test_a_file_for_another_shape_or_code_size_is_refused(tmp_path: Path) -> None:
-    path = train_tiny(tmp_path)  # 32 x 32 colour, 8-d codes
-    with pytest.raises(EncoderInputError, match="with 64-d codes; .* 3 x 32 x 32 with 8-d codes"):
+    path = train_tiny(tmp_path)  # 32 x 32 colour, 8-d codes + 4 texture statistics
+    with pytest.raises(EncoderInputError, match="with 96-d features; .* 3 x 32 x 32 with 12-d features"):
         AESkimagePatches32(path).encode(blobs(2, 3))
     with pytest.raises(EncoderInputError, match="1 x 28 x 28"):
         AEMnist5k(path).encode(np.zeros((2, 28, 28), np.uint8))
@@ -164,7 +164,7 @@ def test_colour_ae_takes_grey_and_other_sizes() -> None:
     enc = AESkimagePatches32()
     grey = blobs(3, 5, channels=1)
     np.testing.assert_allclose(enc.encode(grey), enc.encode(np.repeat(grey[..., None], 3, axis=3)), atol=1e-6)
-    assert enc.encode(blobs(2, 6, size=48)).shape == (2, 64)
+    assert enc.encode(blobs(2, 6, size=48)).shape == (2, 96)
     with pytest.raises(EncoderInputError, match="at least 8 x 8"):
         enc.encode(np.zeros((2, 4, 4, 3), np.uint8))
 
@@ -202,6 +202,31 @@ def test_encoders_json_lists_the_proxies_present() -> None:
     assert res.exit_code == 0, res.output
     rows = {r["name"]: r for r in json.loads(res.stdout)["encoders"]}
     for name in ("ae-mnist-5k", "ae-skimage-patches-32"):
-        assert rows[name]["present"] is True and rows[name]["proxy"] is True and rows[name]["output_dim"] == 64
+        assert rows[name]["present"] is True and rows[name]["proxy"] is True and rows[name]["output_dim"] == 96
         assert rows[name]["weights"].endswith(f"weights/{name}.safetensors")
     assert rows["ae-mnist-5k"]["input"]["channels"] == 1 and rows["ae-skimage-patches-32"]["input"]["size"] == [32, 32]
+
+
+def test_texture_statistics_are_the_first_layers_spatial_std(tmp_path: Path) -> None:
+    """Features = [standardised code, standardised spatial std of each first-layer channel]."""
+    net = load_autoencoder(train_tiny(tmp_path)).encoder
+    x = torch.from_numpy(blobs(3, 7).astype(np.float32)).permute(0, 3, 1, 2).contiguous() / 127.5 - 1
+    with torch.inference_mode():
+        first = torch.nn.functional.silu(net.convs[0](x))
+        texture = first.flatten(2).double().numpy().std(axis=2)  # population std over the pixels
+        feats = net.features(x).double().numpy()
+        code = net(x).double().numpy()
+    np.testing.assert_allclose(feats[:, :8], (code - net.feature_shift.numpy()) / net.feature_scale.numpy(),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(feats[:, 8:], (texture - net.texture_shift.numpy()) / net.texture_scale.numpy(),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_noise_moves_the_colour_proxys_features() -> None:
+    """The FD sanity check in miniature: noise of 40 grey levels moves FD far more than resampling does."""
+    from denoisebench.metrics.frechet import fid
+
+    enc = AESkimagePatches32()
+    a, b = blobs(200, 11), blobs(200, 12)
+    noisy = np.clip(a + np.random.default_rng(0).normal(0, 40, a.shape), 0, 255).astype(np.uint8)
+    assert fid(enc.encode(a), enc.encode(noisy)) > 5 * fid(enc.encode(a), enc.encode(b))

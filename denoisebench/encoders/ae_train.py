@@ -76,11 +76,15 @@ def reconstruction_mse(model: ConvAutoencoder, images: np.ndarray, batch: int = 
 
 @torch.inference_mode()
 def fit_standardisation(encoder: AEEncoder, images: np.ndarray, batch: int = 500) -> None:
-    """Set the code's shift / scale to the mean / std of the codes of ``images``."""
+    """Set the shift / scale of the code and of the texture statistics to their mean / std over ``images``."""
     encoder.eval()
-    codes = torch.cat([encoder(to_model_input(images[s:s + batch])) for s in range(0, len(images), batch)]).double()
+    parts = [encoder.code_and_texture(to_model_input(images[s:s + batch])) for s in range(0, len(images), batch)]
+    codes = torch.cat([p[0] for p in parts]).double()
+    texture = torch.cat([p[1] for p in parts]).double()
     encoder.feature_shift.copy_(codes.mean(0).float())
     encoder.feature_scale.copy_(codes.std(0).clamp_min(1e-6).float())
+    encoder.texture_shift.copy_(texture.mean(0).float())
+    encoder.texture_scale.copy_(texture.std(0).clamp_min(1e-6).float())
 
 
 def train_autoencoder(dataset: ImageDataset, config: AETrainConfig,
@@ -145,8 +149,10 @@ def save_autoencoder(model: ConvAutoencoder, output: Path, dataset: ImageDataset
         "architecture": f"encoder: 3 x (conv3x3 stride 2 + SiLU; {config.width}/{2 * config.width}/"
                         f"{2 * config.width} ch) -> Linear(-> {config.code_dim}); decoder (not shipped): Linear, "
                         "3 x (nearest upsample + conv3x3)",
-        "feature_layer": f"the code, {config.code_dim}-d, standardised with the train split's per-dimension "
-                         "mean and std",
+        "feature_layer": f"the code ({config.code_dim}-d) and the spatial std of each first-layer channel "
+                         f"({config.width}-d texture statistics), each standardised with the train split's "
+                         "per-dimension mean and std",
+        "feature_dim": config.code_dim + config.width,
         "input": f"uint8 {c} x {h} x {w}, scaled to x / 127.5 - 1",
         "parameters_shipped": int(sum(p.numel() for p in model.encoder.parameters())),
         "parameters_trained": int(sum(p.numel() for p in model.parameters())),

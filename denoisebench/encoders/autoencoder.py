@@ -3,7 +3,9 @@
 Each is the encoder half of a small convolutional autoencoder (:mod:`.ae_model`) trained by
 ``denoisebench features train --kind autoencoder`` on one dataset's train split and shipped in
 ``denoisebench/weights`` with its manifest (sha256 checked on load; safetensors, no pickle).
-Features: the 64-d code, standardised with the train split's mean and std.
+Features (96-d): the 64-d code and the spatial std of each of the 32 first-layer channels (texture
+statistics that see noise and blur, which the code barely does), each standardised with the train
+split's mean and std.
 
 - ``ae-mnist-5k``: a second MNIST feature space with another objective (reconstruction, no labels)
   and architecture (strided SiLU convs, bottleneck) than ``mnist-classifier``; 28 x 28 grey only.
@@ -38,7 +40,7 @@ class AutoencoderEncoder(Encoder):
     #: (C, H, W) the network was trained on; a weights file for another shape or code size is refused.
     trained_shape: ClassVar[tuple[int, int, int]]
     input_range = "[-1, 1] (x / 127.5 - 1)"
-    output_dim = 64
+    output_dim = 96  # 64-d code + 32 texture statistics
     proxy = True
     batch_size = 500
 
@@ -60,12 +62,12 @@ class AutoencoderEncoder(Encoder):
 
     def _build(self, weights: Path | None) -> torch.nn.Module:
         loaded = self.loaded
-        code_dim = int(loaded.encoder.code.out_features)
-        if loaded.image_shape != self.trained_shape or code_dim != self.output_dim:
+        dim = int(loaded.encoder.code.out_features) + int(loaded.encoder.texture_shift.numel())
+        if loaded.image_shape != self.trained_shape or dim != self.output_dim:
             c, h, w = self.trained_shape
             raise EncoderInputError(f"encoder {self.name!r} needs an autoencoder trained on {c} x {h} x {w} images "
-                                    f"with {self.output_dim}-d codes; {weights} holds one for "
-                                    f"{' x '.join(map(str, loaded.image_shape))} with {code_dim}-d codes")
+                                    f"with {self.output_dim}-d features; {weights} holds one for "
+                                    f"{' x '.join(map(str, loaded.image_shape))} with {dim}-d features")
         return loaded.encoder
 
     def _forward(self, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -76,7 +78,7 @@ class AutoencoderEncoder(Encoder):
 
 class AEMnist5k(AutoencoderEncoder):
     name = "ae-mnist-5k"
-    description = ("autoencoder code trained here on mnist-5k (reconstruction, no labels; 64-d): a second "
+    description = ("autoencoder code trained here on mnist-5k (reconstruction, no labels; 64-d code + 32 texture statistics): a second "
                    "MNIST proxy, unlike the classifier in objective and architecture")
     weights_stem = "ae-mnist-5k"
     trained_on = "mnist-5k"
@@ -84,7 +86,7 @@ class AEMnist5k(AutoencoderEncoder):
     input_channels = 1
     input_size = (28, 28)
     min_size = 28
-    preprocessing = "none: 28 x 28 grey only, x / 127.5 - 1; code standardised with the train split's mean/std"
+    preprocessing = "none: 28 x 28 grey only, x / 127.5 - 1; code and texture statistics standardised with the train split's mean/std"
 
     def check_images(self, images: np.ndarray) -> None:
         super().check_images(images)
@@ -98,7 +100,7 @@ class AEMnist5k(AutoencoderEncoder):
 
 class AESkimagePatches32(AutoencoderEncoder):
     name = "ae-skimage-patches-32"
-    description = ("autoencoder code trained here on skimage-patches-32 (reconstruction, no labels; 64-d): "
+    description = ("autoencoder code trained here on skimage-patches-32 (reconstruction, no labels; 64-d code + 32 texture statistics): "
                    "the offline colour proxy")
     weights_stem = "ae-skimage-patches-32"
     trained_on = "skimage-patches-32"
@@ -107,7 +109,7 @@ class AESkimagePatches32(AutoencoderEncoder):
     input_size = (32, 32)
     min_size = 8
     preprocessing = ("x / 127.5 - 1, grey repeated to RGB, other sizes resized to 32 x 32 bilinear "
-                     "(align_corners=False, no antialias); code standardised with the train split's mean/std")
+                     "(align_corners=False, no antialias); code and texture statistics standardised with the train split's mean/std")
 
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
         return resize(grey_to_rgb(x), self.input_size, "bilinear") * 2.0 - 1.0
