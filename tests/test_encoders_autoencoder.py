@@ -230,3 +230,14 @@ def test_noise_moves_the_colour_proxys_features() -> None:
     a, b = blobs(200, 11), blobs(200, 12)
     noisy = np.clip(a + np.random.default_rng(0).normal(0, 40, a.shape), 0, 255).astype(np.uint8)
     assert fid(enc.encode(a), enc.encode(noisy)) > 5 * fid(enc.encode(a), enc.encode(b))
+
+
+def test_features_info_verifies_an_autoencoder(tmp_path: Path) -> None:
+    path = AEMnist5k().weights_path()
+    res = CliRunner().invoke(cli, ["features", "info", "--weights", str(path)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["sha256"] == sha256_file(path)
+    bad = train_tiny(tmp_path)
+    bad.write_bytes(bad.read_bytes()[:-4] + b"0000")
+    res = CliRunner().invoke(cli, ["features", "info", "--weights", str(bad)])
+    assert res.exit_code == 2 and "its manifest says" in res.output and res.output.count("\n") == 1

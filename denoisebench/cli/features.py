@@ -77,8 +77,17 @@ def train_command(kind: str, dataset: str, data_dir: Path | None, seed: int, epo
 @click.option("--weights", type=click.Path(path_type=Path), default=None,
               help="Weights file (default: the one shipped with the package).")
 def info_command(weights: Path | None) -> None:
-    """Verify the feature network's sha256 and print its manifest."""
+    """Verify a feature network's sha256 (the classifier's, or an autoencoder's) and print its manifest."""
+    from ..encoders.ae_train import FORMAT, load_autoencoder, manifest_path
     from ..metrics.features import load_feature_network
 
+    if weights is not None and manifest_path(weights).is_file():
+        try:
+            is_ae = json.loads(manifest_path(weights).read_text()).get("format") == FORMAT
+        except ValueError:
+            is_ae = False
+        if is_ae:
+            click.echo(json.dumps(load_autoencoder(weights).manifest, indent=2))
+            return
     net = load_feature_network(weights)
     click.echo(json.dumps(net.manifest, indent=2))
