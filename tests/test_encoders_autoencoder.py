@@ -105,6 +105,7 @@ def test_standardisation_is_the_train_splits(tmp_path: Path) -> None:
 
 def test_load_checks_the_manifests_sha256(tmp_path: Path) -> None:
     path = train_tiny(tmp_path)
+    assert load_autoencoder(path).sha256 == sha256_file(path)  # loaded (and cached) once, then rewritten
     manifest = json.loads(manifest_path(path).read_text())
     manifest["sha256"] = "0" * 64
     manifest_path(path).write_text(json.dumps(manifest))

@@ -191,13 +191,20 @@ class LoadedAE:
     manifest: dict[str, Any]
 
 
-@functools.lru_cache(maxsize=8)
 def load_autoencoder(path: Path) -> LoadedAE:
-    """Read an ``ae-*`` weights file (safetensors, no pickle) after checking its sha256 against the manifest."""
+    """Read an ``ae-*`` weights file (safetensors, no pickle) after checking its sha256 against the manifest
+    (cached per file and modification time: a rewritten file is checked again)."""
+    path, mpath = Path(path), manifest_path(path)
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None for p in (path, mpath))
+    return _load_autoencoder(path.resolve(), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_autoencoder(path: Path, _stamp: tuple[object, ...]) -> LoadedAE:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    path, mpath = Path(path), manifest_path(path)
+    mpath = manifest_path(path)
     if not path.is_file() or not mpath.is_file():
         raise DenoisebenchError(f"autoencoder weights {path} or its manifest {mpath.name} is missing: run "
                                 "'denoisebench features train --kind autoencoder --dataset DATASET --output "
