@@ -90,4 +90,6 @@ SPEC = DatasetSpec(
     ID, "32 x 32 RGB patches of 4 colour photographs bundled in scikit-image (astronaut, chelsea, "
     "coffee, motorcycle), train left 80% / held-out right of each (offline)",
     load_skimage_patches, image_shape=(3, PATCH, PATCH), sizes=(2862, 393),
-    source="scikit-image's bundled photographs (skimage.data)", files_present=_present)
+    source="scikit-image's bundled photographs (skimage.data)", files_present=_present,
+    # the standard encoders when their weights are present; the autoencoder proxy trained here always
+    default_encoders=("inception", "dinov2-vitb14", "ae-skimage-patches-32"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DenoisebenchError
+from .autoencoder import AEMnist5k, AESkimagePatches32
 from .base import Encoder, EncoderInputError, EncoderUnavailable
 from .classifier import MNISTClassifierEncoder
 from .inception import InceptionEncoder
@@ -14,7 +15,7 @@ from .timm_vit import ClipB32, DinoV2B14, DinoV2L14
 
 #: Registered by the builtin plugin, in this order.
 BUILTIN_ENCODERS: tuple[type[Encoder], ...] = (MNISTClassifierEncoder, InceptionEncoder, DinoV2B14, DinoV2L14,
-                                               ClipB32, PixelEncoder)
+                                               ClipB32, PixelEncoder, AEMnist5k, AESkimagePatches32)
 #: The encoder whose feature metrics keep their historical names (fid, kid, prdc).
 CLASSIFIER = MNISTClassifierEncoder.name
 
@@ -44,6 +45,6 @@ def parse_weights_options(values: tuple[str, ...] | list[str]) -> dict[str, Path
     return out
 
 
-__all__ = ["BUILTIN_ENCODERS", "CLASSIFIER", "ClipB32", "DinoV2B14", "DinoV2L14", "Encoder", "EncoderInputError",
+__all__ = ["AEMnist5k", "AESkimagePatches32", "BUILTIN_ENCODERS", "CLASSIFIER", "ClipB32", "DinoV2B14", "DinoV2L14", "Encoder", "EncoderInputError",
            "EncoderUnavailable", "InceptionEncoder", "MNISTClassifierEncoder", "PixelEncoder", "encoder_class", "get_encoder",
            "parse_weights_options"]
