@@ -53,6 +53,9 @@ def _legend(board: Board) -> list[str]:
         f"Δ and verdicts: paired differences (sample i of every entry starts from the same noise), a bootstrap of "
         f"{comparison.n_bootstrap} replicates over sample indices within each seed, {reference}, seeds averaged; "
         "95% percentile intervals.",
+        "Across encoders: each paired verdict is decided again on every encoder compared on (the classifier, the "
+        "encoders the runs recorded, pixels); robust = every encoder gives the same significant direction, level = "
+        "every encoder ties them, split = they disagree (which entry each encoder favours, encoders named).",
     ]
     seen = set(lines)
     for table in board.tables:
