@@ -35,6 +35,21 @@ from verdicts_samplers import ae_features  # noqa: E402
 METRICS = ("authpct", "ct", "vendi")
 
 
+def _cache_cells() -> None:
+    """Fit C_T's k-means cells once per train set (c_t refits them on every call)."""
+    import denoisebench.metrics.ct as ct
+
+    fit, cache = ct.cells, {}
+
+    def cells(train, k, seed=0):  # noqa: ANN001, ANN202
+        key = (id(train), k, seed)
+        if key not in cache:
+            cache[key] = fit(train, k, seed)
+        return cache[key]
+
+    ct.cells = cells
+
+
 def spearman(x: list[float], y: list[float]) -> float:
     rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
     return float(np.corrcoef(rx, ry)[0, 1])
@@ -47,6 +62,7 @@ def main() -> None:
     ap.add_argument("--ae-root", type=Path, default=Path("/work/wt-encoders2"))
     args = ap.parse_args()
     t0 = time.time()
+    _cache_cells()
     from denoisebench.datasets.base import DatasetOptions
     from denoisebench.plugins import get_registry
 

@@ -232,7 +232,8 @@ def comparison(target: PathLike = "results", *, metrics: Iterable[str] | None = 
 def compare(target: PathLike = "results", **options: Any) -> pd.DataFrame:
     """``denoisebench compare``: one row per (pair of entries, metric, encoder, setting).
 
-    Columns a, b, metric, encoder (whose features; None for the memorised share), diff (a - b), ci_low, ci_high (the 95% interval), verdict ('a better',
+    Columns a, b, metric, encoder (whose features; None for the memorised share), diff (a - b),
+    ci_low, ci_high (the 95% interval), verdict ('a better',
     'b better', 'tied'), a_value, b_value, the setting (dataset, schedule, sampler, steps, n), seeds,
     n_bootstrap, level, lower_is_better, reference, across ('robust', 'split', 'level', 'one encoder':
     how the encoders decided this pair and metric) and across_detail (which encoder favours which
