@@ -24,7 +24,8 @@ from . import cli
               help="Decide each feature metric (fid, kid, plugin paired metrics) on this encoder's features, "
                    "repeatable; each pair also gets a verdict across encoders (robust / split / level). Default: "
                    "mnist-classifier where it reads the images, the encoders the runs recorded, and pixels for "
-                   "all but FD (FD in pixel space only when named: ~17 s per run per 1,000 replicates at 784-d).")
+                   "all but FD (FD in pixel space only when named: ~0.2 s per replicate per run at 784-d on "
+                   "one CPU thread; KD: 0.3 s per run).")
 @click.option("--bootstrap", "n_bootstrap", type=click.IntRange(min=100), default=1000, show_default=True,
               help="Bootstrap replicates.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap resampling.")
