@@ -200,8 +200,8 @@ def comparison(target: PathLike = "results", *, metrics: Iterable[str] | None = 
         raise DenoisebenchError(f"unknown metric(s) {', '.join(unknown)} to compare on: choose from "
                                 f"{', '.join(METRICS)}")
     encoder_names = list(encoders or [])
-    for name in encoder_names:
-        encoder_class(name)  # one-line error for an unknown encoder, before any work
+    for name in encoder_names:  # one-line errors for an unknown encoder or absent weights, before any work
+        encoder_class(name)(None).require_weights()
     if bootstrap < 100:
         raise DenoisebenchError(f"bootstrap must be at least 100 replicates, got {bootstrap}")
     order = None

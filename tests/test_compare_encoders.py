@@ -105,6 +105,18 @@ class RightHalf(_Half):
     side = 1
 
 
+class MissingWeights(_Half):
+    name = "missing-weights-test"
+    description = "test: an encoder whose weights file is absent"
+    preprocessing = "as left-test"
+    output_dim = 21
+    needs_weights = True
+
+    @classmethod
+    def default_weights_path(cls) -> Path:
+        return Path("/nonexistent/missing-weights-test.safetensors")
+
+
 SUITE = """\
 [suite]
 dataset = "tiny-blobs-enc"
@@ -142,6 +154,7 @@ def split_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         def register_encoders(self, register):  # noqa: ANN001, ANN201
             register(LeftHalf)
             register(RightHalf)
+            register(MissingWeights)
 
     register_plugin(Plugin(), "half-encoders")
     try:
@@ -200,6 +213,13 @@ def test_default_encoders_are_the_classifier_and_pixels_without_fd(split_runs: P
 def test_unknown_encoder_is_one_line_exit_2(split_runs: Path) -> None:
     res = _compare(split_runs, "--encoder", "nope-encoder")
     assert res.exit_code == 2 and "nope-encoder" in res.output and "Traceback" not in res.output
+
+
+def test_named_encoder_without_weights_is_one_line_exit_2(split_runs: Path) -> None:
+    res = _compare(split_runs, "--encoder", "left-test", "--encoder", "missing-weights-test")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.output.strip().splitlines() == [next(line for line in res.output.splitlines() if "Error" in line)]
+    assert "missing-weights-test.safetensors is missing" in res.output  # checked before any work
 
 
 def test_api_compare_has_encoder_and_across_columns(split_runs: Path) -> None:

@@ -46,7 +46,6 @@ class SampleSource:
         self.feature_weights = feature_weights
         self._datasets: dict[str, ImageDataset] = {}
         self._references: dict[str, np.ndarray] = {}
-        self._images: dict[Path, np.ndarray] = {}
         self._encoders: dict[str, Any] = {}
         self._encoded: dict[tuple[Path, str], np.ndarray] = {}
         self._encoder_references: dict[tuple[str, str], np.ndarray] = {}
@@ -106,7 +105,6 @@ class SampleSource:
         if not is_samples_array(images, ref.setting.n):
             raise DenoisebenchError(f"{ref.run_dir}: samples.npz holds {images.shape}, expected "
                                     f"{ref.setting.n} images")
-        self._images[ref.run_dir] = images
         return self.from_images(images, ref.setting)
 
     # --- any registered encoder ------------------------------------------------------------------
@@ -148,12 +146,9 @@ class SampleSource:
         in memory, and on disk for encoders with weights, keyed by the samples file's hash)."""
         key = (ref.run_dir, name)
         if key not in self._encoded:
-            from ..runs.records import SAMPLES_FILE
+            from ..runs.records import SAMPLES_FILE, load_samples
 
-            images = self._images.get(ref.run_dir)
-            if images is None:
-                self.load(ref)
-                images = self._images[ref.run_dir]
+            images = load_samples(ref.run_dir)  # read again (not kept: colour runs are large)
             encoder = self.encoder(name)
             if encoder.needs_weights:
                 from ..fileio import sha256_file
