@@ -200,6 +200,21 @@ def test_compare_splits_across_two_encoders_and_ties_identical_entries(split_run
     assert "| A | B | left-test |" in md and "level (level on left-test, right-test)" in md
 
 
+def test_html_has_the_encoder_column_and_the_across_table(split_runs: Path) -> None:
+    page = _compare(split_runs, "--encoder", "left-test", "--encoder", "right-test", "-m", "kid",
+                    "--format", "html").stdout
+    assert "<h3>Across encoders</h3>" in page and "<th>encoder</th>" in page
+    assert "split (A better on left-test; B better on right-test)" in page
+
+
+def test_leaderboard_takes_encoders(split_runs: Path, tmp_path: Path) -> None:
+    from denoisebench.leaderboard import build_leaderboard
+
+    out = build_leaderboard([split_runs / "results"], tmp_path / "b.html", 100, encoders=["left-test", "right-test"])
+    page = out.read_text(encoding="utf-8")
+    assert "split (A better on left-test; B better on right-test)" in page  # the FID-proxy matrix cell
+
+
 def test_default_encoders_are_the_classifier_and_pixels_without_fd(split_runs: Path) -> None:
     res = _compare(split_runs, "--format", "json", "-m", "fid", "-m", "kid")
     assert res.exit_code == 0, res.output

@@ -112,11 +112,11 @@ def render_page(board: Board) -> str:
 
 def build_leaderboard(paths: list[Path], output: Path, n_bootstrap: int = 100, seed: int = 0,
                       data_dir: Path | None = None, warn: Callable[[str], None] | None = None,
-                      progress: Callable[[str], None] | None = None) -> Path:
+                      progress: Callable[[str], None] | None = None, encoders: list[str] | None = None) -> Path:
     """Gather, compare and write the page to ``output`` atomically (checked writable before any work)."""
     from ..report import check_writable
 
     check_writable(output)
-    board = gather(paths, n_bootstrap, seed, data_dir, warn, progress)
+    board = gather(paths, n_bootstrap, seed, data_dir, warn, progress, encoders)
     write_text_atomic(output, render_page(board))
     return output
