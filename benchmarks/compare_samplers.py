@@ -6,7 +6,10 @@ samplers' runs of one provider are compared index by index exactly like two prov
 re-keys the runs of a results dir (entry = "sampler NFE", setting = provider) and prints each
 entry's paired difference against a reference entry (default: DDIM 100).
 
-    python benchmarks/compare_samplers.py RESULTS_DIR --reference "ddim 100" [--bootstrap 300]
+    python benchmarks/compare_samplers.py RESULTS_DIR --reference "ddim 100" [--bootstrap 300] [--encoder NAME ...]
+
+Each verdict is given per encoder (``compare``'s defaults, or ``--encoder``), with the verdict
+across encoders (robust / split / level).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ def main() -> None:
     ap.add_argument("--reference", default="ddim 100", help="entry every other is compared with: 'SAMPLER NFE'")
     ap.add_argument("--bootstrap", type=int, default=300)
     ap.add_argument("--metric", action="append", default=None)
+    ap.add_argument("--encoder", action="append", default=None, help="repeatable (default: compare's)")
     args = ap.parse_args()
     start = time.perf_counter()
     refs = []
@@ -37,11 +41,14 @@ def main() -> None:
                                         entry_description=ref.sampler_description,
                                         sampler_description=ref.entry_description))
     comparison = compare_runs(refs, SampleSource(memorisation=False), metrics=args.metric or ["fid", "kid"],
-                              n_bootstrap=args.bootstrap, progress=lambda m: print(m, file=sys.stderr))
-    print(f"| provider | metric | entry | entry - {args.reference} | 95% interval | verdict | seeds |")
-    print("|---|---|---|---:|---|---|---|")
+                              n_bootstrap=args.bootstrap, progress=lambda m: print(m, file=sys.stderr),
+                              encoders=args.encoder)
+    print(f"| provider | metric | encoder | entry | entry - {args.reference} | 95% interval | verdict | across encoders "
+          "| seeds |")
+    print("|---|---|---|---|---:|---|---|---|---|")
     for result in comparison.settings:
-        for p in sorted(result.pairs, key=lambda q: (q.metric, q.a, q.b)):
+        across = result.across
+        for p in sorted(result.all_pairs, key=lambda q: (q.metric, q.a, q.b)):
             if args.reference not in (p.a, p.b):
                 continue
             sign = 1 if p.a != args.reference else -1  # report other - reference
@@ -50,9 +57,10 @@ def main() -> None:
             verdict = "tied" if p.verdict == "tied" else (
                 f"{other} better" if (p.verdict == "a better") == (p.a == other) else f"{args.reference} better")
             scale = 1000 if p.metric == "kid" else 1
-            print(f"| {result.setting.sampler.removeprefix('provider ')} | {p.metric} | {other} | "
+            summary = across.get((p.setting, p.metric, p.a, p.b))
+            print(f"| {result.setting.sampler.removeprefix('provider ')} | {p.metric} | {p.encoder or '–'} | {other} | "
                   f"{sign * p.diff * scale:+.3g} | [{lo * scale:+.3g}, {hi * scale:+.3g}] | {verdict} | "
-                  f"{','.join(map(str, p.seeds))} |")
+                  f"{summary.text() if summary is not None else '–'} | {','.join(map(str, p.seeds))} |")
     print(f"\n({args.bootstrap} bootstrap replicates; KID x1000; {time.perf_counter() - start:.0f} s)")
 
 

@@ -38,9 +38,9 @@ PathLike = str | Path
 RUN_COLUMNS = ("provider", "label", "sampler", "steps", "nfe", "seed", "n", "dataset")
 TAIL_COLUMNS = ("ms_per_image", "images_per_s", "path", "run_id", "created", "dataset_hash", "device")
 #: What :func:`compare` returns at least (one row per pair of entries, metric and setting).
-COMPARE_COLUMNS = ("a", "b", "metric", "diff", "ci_low", "ci_high", "verdict", "a_value", "b_value", "dataset",
+COMPARE_COLUMNS = ("a", "b", "metric", "encoder", "diff", "ci_low", "ci_high", "verdict", "a_value", "b_value", "dataset",
                    "schedule", "sampler", "steps", "n", "seeds", "n_bootstrap", "level", "lower_is_better",
-                   "reference")
+                   "reference", "across", "across_detail")
 _PATH_FIELDS = ("results_dir", "checkpoint", "data_dir")
 _OPTION_FIELDS = ("sampler_options", "options", "dataset_options")
 
@@ -189,9 +189,13 @@ def load_runs(paths: PathLike | Iterable[PathLike], *, strict: bool = False) -> 
 def comparison(target: PathLike = "results", *, metrics: Iterable[str] | None = None, bootstrap: int = 1000,
                seed: int = 0, fixed_reference: bool = False, results_dir: PathLike | None = None,
                data_dir: PathLike | None = None, warn: Callable[[str], None] | None = None,
-               progress: Callable[[str], None] | None = None) -> Comparison:
-    """The paired comparison of a results dir or a suite's runs (what ``denoisebench compare`` renders)."""
+               progress: Callable[[str], None] | None = None, encoders: Iterable[str] | None = None) -> Comparison:
+    """The paired comparison of a results dir or a suite's runs (what ``denoisebench compare`` renders).
+
+    ``encoders``: decide each feature metric on these (default: the classifier, the encoders the runs
+    recorded, and ``pixels`` for all but FD); every pair also gets a verdict across encoders."""
     from .compare import METRICS, SampleSource, compare_runs, runs_in, runs_of_plan
+    from .encoders import encoder_class
 
     target = Path(target)
     warn = warn or (lambda message: warnings.warn(message, stacklevel=3))
@@ -200,6 +204,9 @@ def comparison(target: PathLike = "results", *, metrics: Iterable[str] | None = 
     if unknown:
         raise DenoisebenchError(f"--metric {unknown[0]!r} cannot be paired: choose from "
                                 f"{', '.join(METRICS)}")
+    encoder_names = list(encoders or [])
+    for name in encoder_names:  # one-line errors for an unknown encoder or absent weights, before any work
+        encoder_class(name)(None).require_weights()
     if bootstrap < 100:
         raise DenoisebenchError(f"bootstrap must be at least 100 replicates, got {bootstrap}")
     order = None
@@ -224,23 +231,26 @@ def comparison(target: PathLike = "results", *, metrics: Iterable[str] | None = 
     source = SampleSource(memorisation=not chosen or "memorised" in chosen,
                           data_dir=Path(data_dir) if data_dir is not None else None)
     return compare_runs(refs, source, chosen or None, bootstrap, seed, order, progress=progress, warn=warn,
-                        resample_reference=not fixed_reference)
+                        resample_reference=not fixed_reference, encoders=encoder_names or None)
 
 
 def compare(target: PathLike = "results", **options: Any) -> pd.DataFrame:
-    """``denoisebench compare``: one row per (pair of entries, metric, setting).
+    """``denoisebench compare``: one row per (pair of entries, metric, encoder, setting).
 
-    Columns a, b, metric, diff (a - b), ci_low, ci_high (the 95% interval), verdict ('a better',
+    Columns a, b, metric, encoder (whose features; None for the memorised share), diff (a - b),
+    ci_low, ci_high (the 95% interval), verdict ('a better',
     'b better', 'tied'), a_value, b_value, the setting (dataset, schedule, sampler, steps, n), seeds,
-    n_bootstrap, level, lower_is_better, reference. ``target`` is a results dir or a suite file;
-    options are :func:`comparison`'s (``metrics``, ``bootstrap``, ``seed``, ``fixed_reference``,
-    ``results_dir``, ``data_dir``).
+    n_bootstrap, level, lower_is_better, reference, across ('robust', 'split', 'level', 'one encoder':
+    how the encoders decided this pair and metric) and across_detail (which encoder favours which
+    entry). ``target`` is a results dir or a suite file; options are :func:`comparison`'s
+    (``metrics``, ``encoders``, ``bootstrap``, ``seed``, ``fixed_reference``, ``results_dir``, ``data_dir``).
     """
     import pandas as pd
 
+    from .compare.render import to_records
+
     rows = []
-    for pair in comparison(target, **options).pairs:
-        row = pair.as_dict()
+    for row in to_records(comparison(target, **options)):
         row["seeds"] = tuple(row["seeds"])
         rows.append(row)
     extra = [k for row in rows for k in row if k not in COMPARE_COLUMNS]

@@ -81,7 +81,8 @@ def test_identical_entries_tie_and_a_worse_one_loses(benched: Path) -> None:
 def test_results_dir_and_suite_give_the_same_comparison(benched: Path) -> None:
     from_suite = json.loads(compare(str(benched / "suite.toml"), "--format", "json", "-m", "kid").stdout)
     from_dir = json.loads(compare(str(benched / "results"), "--format", "json", "-m", "kid").stdout)
-    assert from_suite == from_dir and len(from_dir) == 3
+    assert from_suite == from_dir and len(from_dir) == 6  # 3 pairs on the classifier and on pixels (the defaults)
+    assert sorted(r["encoder"] for r in from_dir) == ["mnist-classifier"] * 3 + ["pixels"] * 3
 
 
 def test_other_formats(benched: Path, tmp_path: Path) -> None:
@@ -89,7 +90,7 @@ def test_other_formats(benched: Path, tmp_path: Path) -> None:
     assert "| rank | entry |" in md and "| empirical | empirical-chunked |" in md and "tied" in md
     text = compare(str(benched / "suite.toml"), "--format", "csv", "-m", "kid").stdout
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == 3 and KEYS <= set(rows[0]) and rows[0]["seeds"] == "0 1"
+    assert len(rows) == 6 and KEYS <= set(rows[0]) and rows[0]["seeds"] == "0 1"
     out = tmp_path / "cmp.html"
     res = compare(str(benched / "suite.toml"), "--format", "html", "--output", str(out), "-m", "kid", "-m", "entropy")
     assert res.exit_code == 0 and res.stdout.strip() == str(out)

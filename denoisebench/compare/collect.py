@@ -70,6 +70,7 @@ class RunRef:
     sampler_description: str = ""
     memorised: float | None = None  # the run's memorised share, when it was evaluated
     recorded: tuple[tuple[str, float], ...] = ()  # (metric, value) its run.json holds, e.g. ("fid", 1.85)
+    encoders: tuple[str, ...] = ()  # the encoders its evaluation used (run.json metrics.encoders)
 
 
 #: setting -> entry -> seed -> run
@@ -115,12 +116,13 @@ def run_ref(run: StoredRun) -> RunRef:
     recorded = tuple((m, float(v)) for m in ("fid", "kid") if isinstance(v := _get(r, "metrics", m, "value"), (int, float))
                      and not isinstance(v, bool))
     provider = provider_config(r)
+    encoders = _get(r, "metrics", "encoders")
     return RunRef(run.run_dir, entry_label(r), setting, int(r["seed"]), str(r.get("created") or ""),
                   str(r["provider"]["name"]), float(ms) if isinstance(ms, (int, float)) else None,
                   int(nfe) if isinstance(nfe, int) else None, short_hash(provider), describe_provider(provider),
                   describe_sampler(sampler_config(r)),
                   float(memorised) if isinstance(memorised, (int, float)) and not isinstance(memorised, bool)
-                  else None, recorded)
+                  else None, recorded, tuple(str(k) for k in encoders) if isinstance(encoders, dict) else ())
 
 
 def runs_in(results_dir: Path, warn: Callable[[str], None]) -> list[RunRef]:

@@ -41,10 +41,13 @@ class PairResult:
     n_bootstrap: int
     level: float = 0.95
     reference_resampled: bool = True
+    #: The encoder whose features the metric was computed on (None: not a feature metric, e.g. memorised).
+    encoder: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object of this comparison."""
-        return {"a": self.a, "b": self.b, "metric": self.metric, "diff": self.diff, "ci_low": self.ci_low,
+        return {"a": self.a, "b": self.b, "metric": self.metric, "encoder": self.encoder, "diff": self.diff,
+                "ci_low": self.ci_low,
                 "ci_high": self.ci_high, "verdict": self.verdict, "a_value": self.a_value, "b_value": self.b_value,
                 **self.setting.describe(), "seeds": list(self.seeds), "n_bootstrap": self.n_bootstrap,
                 "level": self.level, "lower_is_better": METRICS[self.metric].lower_is_better,
@@ -88,7 +91,8 @@ def paired_difference(a: list[EntryMetrics], b: list[EntryMetrics], lower_is_bet
 
 
 def compare_pairs(setting: Setting, metric: str, per_seed: dict[str, dict[int, EntryMetrics]],
-                  order: list[str], level: float = 0.95, reference_resampled: bool = True) -> list[PairResult]:
+                  order: list[str], level: float = 0.95, reference_resampled: bool = True,
+                  encoder: str | None = None) -> list[PairResult]:
     """Every pair (a before b in ``order``) with at least one common seed."""
     spec = METRICS[metric]
     out = []
@@ -102,7 +106,7 @@ def compare_pairs(setting: Setting, metric: str, per_seed: dict[str, dict[int, E
             diff, low, high, v = paired_difference(xa, xb, spec.lower_is_better, level, spec.closer_to_zero)
             out.append(PairResult(setting, metric, a, b, float(np.mean([x.value for x in xa])),
                                   float(np.mean([x.value for x in xb])), diff, low, high, v, tuple(common),
-                                  int(len(xa[0].replicates)), level, reference_resampled))
+                                  int(len(xa[0].replicates)), level, reference_resampled, encoder))
     return out
 
 

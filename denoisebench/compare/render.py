@@ -1,9 +1,13 @@
 """A comparison as markdown, a single static HTML page, CSV or JSON.
 
-JSON and CSV hold one record per (pair, metric, setting) with the keys ``a``, ``b``, ``metric``,
-``diff`` (a - b), ``ci_low``, ``ci_high``, ``verdict``, the setting, ``seeds`` and ``n_bootstrap``.
-Markdown and HTML add each setting's ranking: an entry's rank is 1 + the number of entries that
-beat it, and it is listed with the entries it cannot be separated from.
+JSON and CSV hold one record per (pair, metric, encoder, setting) with the keys ``a``, ``b``,
+``metric``, ``encoder`` (whose features; null for a metric not computed on features),
+``diff`` (a - b), ``ci_low``, ``ci_high``, ``verdict``, the setting, ``seeds`` and ``n_bootstrap``,
+and the cross-encoder summary of its (pair, metric): ``across`` (robust, split, level, one
+encoder), ``across_detail`` (e.g. 'split (a better on X; level on Y)'), ``a_better_on``,
+``b_better_on``, ``level_on`` (:mod:`.across`). Markdown and HTML add each setting's ranking (on
+the primary encoder: an entry's rank is 1 + the number of entries that beat it, and it is listed
+with the entries it cannot be separated from) and the across-encoders table.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import io
 import json
 
 from .bootstrap import METRICS
+from .across import ONE_ENCODER
 from .engine import Comparison, SettingResult
 from .paired import PairResult, Standing
 
@@ -52,11 +57,33 @@ def _standing_cells(result: SettingResult, metric: str, row: Standing) -> list[s
 
 
 STANDING_HEADER = ["rank", "entry", "mean over seeds", "seed sd", "tied with", "ms / image"]
-PAIR_HEADER = ["a", "b", "a − b", "95% interval", "verdict", "seeds"]
+PAIR_HEADER = ["a", "b", "encoder", "a − b", "95% interval", "verdict", "seeds"]
+ACROSS_HEADER = ["metric", "a", "b", "across encoders"]
 
 
 def _pair_cells(p: PairResult) -> list[str]:
-    return [p.a, p.b, _fmt(p.metric, p.diff), _interval(p), p.verdict, " ".join(map(str, p.seeds))]
+    return [p.a, p.b, p.encoder or "–", _fmt(p.metric, p.diff), _interval(p), p.verdict, " ".join(map(str, p.seeds))]
+
+
+def _metric_pairs(result: SettingResult, metric: str) -> list[PairResult]:
+    """Every encoder's pairs of ``metric``, pair by pair (the encoders in their order within a pair)."""
+    pairs = [p for p in result.all_pairs if p.metric == metric]
+    first = {}
+    for i, p in enumerate(pairs):
+        first.setdefault((p.a, p.b), i)
+    return sorted(pairs, key=lambda p: first[(p.a, p.b)])
+
+
+def _across_rows(result: SettingResult) -> list[list[str]]:
+    """One row per (metric, a, b) scored on two or more encoders."""
+    return [[METRICS[a.metric].title, a.a, a.b, a.text()] for a in result.across.values() if a.kind != ONE_ENCODER]
+
+
+def _encoders_line(result: SettingResult) -> str:
+    if not result.encoders:
+        return ""
+    return (f"Encoders: {', '.join(result.encoders)} (rankings on {result.encoders[0]}; each feature metric's "
+            "verdict per encoder below, and whether they agree).")
 
 
 def _method(comparison: Comparison) -> str:
@@ -78,11 +105,19 @@ def to_markdown(comparison: Comparison) -> str:
         lines += ["", "No setting has two entries with samples to compare."]
     for result in comparison.settings:
         lines += ["", f"## {result.setting.title()}", "", f"Seeds: {_seeds_line(result)}."]
+        if _encoders_line(result):
+            lines += ["", _encoders_line(result)]
         for metric, rows in result.standings.items():
-            pairs = [p for p in result.pairs if p.metric == metric]
+            pairs = _metric_pairs(result, metric)
             lines += ["", f"### {METRICS[metric].title} ({_direction(metric)})", ""]
             lines += _md_table(STANDING_HEADER, [_standing_cells(result, metric, r) for r in rows])
             lines += [""] + _md_table(PAIR_HEADER, [_pair_cells(p) for p in pairs])
+        across = _across_rows(result)
+        if across:
+            lines += ["", "### Across encoders", "",
+                      "robust: every encoder gives the same significant direction; level: every encoder ties "
+                      "them; split: otherwise (which entry each encoder favours).", ""]
+            lines += _md_table(ACROSS_HEADER, across)
     return "\n".join(lines) + "\n"
 
 
@@ -116,9 +151,10 @@ def to_html(comparison: Comparison) -> str:
         parts.append("<p>No setting has two entries with samples to compare.</p>")
     for result in comparison.settings:
         parts.append(f"<h2>{html.escape(result.setting.title())}</h2>"
-                     f"<p class='note'>Seeds: {html.escape(_seeds_line(result))}.</p>")
+                     f"<p class='note'>Seeds: {html.escape(_seeds_line(result))}. "
+                     f"{html.escape(_encoders_line(result))}</p>")
         for metric, rows in result.standings.items():
-            pairs = [p for p in result.pairs if p.metric == metric]
+            pairs = _metric_pairs(result, metric)
             parts.append(f"<h3>{html.escape(METRICS[metric].title)} ({_direction(metric)})</h3>")
             shades, shade, last = [], 1, None
             for r in rows:
@@ -128,13 +164,27 @@ def to_html(comparison: Comparison) -> str:
             parts.append(_html_table(STANDING_HEADER, [_standing_cells(result, metric, r) for r in rows], shades,
                                      {0, 2, 3, 5}))
             parts.append(_html_table(PAIR_HEADER, [_pair_cells(p) for p in pairs],
-                                     ["tied" if p.verdict == "tied" else "win" for p in pairs], {2, 3}))
+                                     ["tied" if p.verdict == "tied" else "win" for p in pairs], {3, 4}))
+        across = _across_rows(result)
+        if across:
+            parts.append("<h3>Across encoders</h3><p class='note'>robust: every encoder gives the same significant "
+                         "direction; level: every encoder ties them; split: otherwise.</p>")
+            parts.append(_html_table(ACROSS_HEADER, across))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
 def to_records(comparison: Comparison) -> list[dict[str, object]]:
-    return [p.as_dict() for p in comparison.pairs]
+    """One record per (setting, metric, encoder, a, b), with its (setting, metric, a, b)'s summary across encoders."""
+    out = []
+    for result in comparison.settings:
+        across = result.across
+        for p in result.all_pairs:
+            summary = across.get((p.setting, p.metric, p.a, p.b)) if p.encoder is not None else None
+            out.append({**p.as_dict(), **(summary.as_dict() if summary is not None else
+                                          {"across": None, "across_detail": None, "a_better_on": [],
+                                           "b_better_on": [], "level_on": []})})
+    return out
 
 
 def to_json(comparison: Comparison) -> str:
@@ -148,7 +198,8 @@ def to_csv(comparison: Comparison) -> str:
         writer = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
         writer.writeheader()
         for r in records:
-            writer.writerow({**r, "seeds": " ".join(map(str, r["seeds"]))})  # type: ignore[call-overload]
+            writer.writerow({**r, **{k: " ".join(map(str, r[k]))  # type: ignore[call-overload]
+                                     for k in ("seeds", "a_better_on", "b_better_on", "level_on")}})
     return buf.getvalue()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,9 @@ class SampleSource:
         self.feature_weights = feature_weights
         self._datasets: dict[str, ImageDataset] = {}
         self._references: dict[str, np.ndarray] = {}
+        self._encoders: dict[str, Any] = {}
+        self._encoded: dict[tuple[Path, str], np.ndarray] = {}
+        self._encoder_references: dict[tuple[str, str], np.ndarray] = {}
 
     @property
     def network(self):  # noqa: ANN201 - FeatureNetwork, imported lazily
@@ -102,6 +106,60 @@ class SampleSource:
             raise DenoisebenchError(f"{ref.run_dir}: samples.npz holds {images.shape}, expected "
                                     f"{ref.setting.n} images")
         return self.from_images(images, ref.setting)
+
+    # --- any registered encoder ------------------------------------------------------------------
+    def encoder(self, name: str) -> Any:
+        """The registered encoder ``name`` (one instance per source; one-line error when unknown)."""
+        if name not in self._encoders:
+            from ..encoders import get_encoder
+
+            self._encoders[name] = get_encoder(name)
+        return self._encoders[name]
+
+    def encoder_problem(self, setting: Setting, name: str) -> str | None:
+        """Why encoder ``name`` cannot score ``setting``'s images (weights absent, shape it cannot
+        read), or None when it can."""
+        encoder = self.encoder(name)
+        try:
+            encoder.require_weights()
+            heldout = self.dataset(setting).heldout_images
+            encoder.check_images(heldout[:1])
+        except DenoisebenchError as exc:
+            return str(exc)
+        return None
+
+    def encoder_reference(self, setting: Setting, name: str) -> np.ndarray:
+        """``name``'s features of the setting's held-out split (the cache entry ``run`` uses)."""
+        data = self.dataset(setting)
+        key = (data.content_hash, name)
+        if key not in self._encoder_references:
+            from ..metrics.cache import cached_array
+
+            encoder = self.encoder(name)
+            self._encoder_references[key] = cached_array(
+                "heldout-features", {"dataset_hash": data.content_hash, **encoder.identity()},
+                lambda: encoder.encode(data.heldout_images))
+        return self._encoder_references[key]
+
+    def encoder_features(self, ref: RunRef, name: str) -> np.ndarray:
+        """``name``'s features of the run's samples, row i for sample i (cached per (run, encoder):
+        in memory, and on disk for encoders with weights, keyed by the samples file's hash)."""
+        key = (ref.run_dir, name)
+        if key not in self._encoded:
+            from ..runs.records import SAMPLES_FILE, load_samples
+
+            images = load_samples(ref.run_dir)  # read again (not kept: colour runs are large)
+            encoder = self.encoder(name)
+            if encoder.needs_weights:
+                from ..fileio import sha256_file
+                from ..metrics.cache import cached_array
+
+                self._encoded[key] = cached_array(
+                    "sample-features", {"samples_sha256": sha256_file(ref.run_dir / SAMPLES_FILE),
+                                        **encoder.identity()}, lambda: encoder.encode(images))
+            else:
+                self._encoded[key] = encoder.encode(images)
+        return self._encoded[key]
 
     def from_images(self, images: np.ndarray, setting: Setting) -> SampleSet:
         """Per-sample data of uint8 N x H x W (x C) ``images`` judged against ``setting``'s dataset."""

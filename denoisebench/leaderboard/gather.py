@@ -88,8 +88,10 @@ def _refs(root: Path, warn: Callable[[str], None]) -> list[RunRef]:
 
 
 def gather(paths: list[Path], n_bootstrap: int = 200, seed: int = 0, data_dir: Path | None = None,
-           warn: Callable[[str], None] | None = None, progress: Callable[[str], None] | None = None) -> Board:
-    """Read every run under ``paths`` (results dirs or run dirs) and compare the entries of each setting."""
+           warn: Callable[[str], None] | None = None, progress: Callable[[str], None] | None = None,
+           encoders: list[str] | None = None) -> Board:
+    """Read every run under ``paths`` (results dirs or run dirs) and compare the entries of each setting
+    (each verdict on every encoder: ``encoders``, else ``compare``'s defaults)."""
     warnings: list[str] = []
 
     def _warn(message: str) -> None:
@@ -114,7 +116,7 @@ def gather(paths: list[Path], n_bootstrap: int = 200, seed: int = 0, data_dir: P
             _warn(message)
 
     comparison = compare_runs(refs, SampleSource(memorisation=False, data_dir=data_dir), list(METRICS), n_bootstrap, seed,
-                              progress=progress, warn=_warn_runs)
+                              progress=progress, warn=_warn_runs, encoders=encoders)
     if len(no_samples) == 1:
         _warn(no_samples[0])
     elif no_samples:

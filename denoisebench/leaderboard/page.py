@@ -54,6 +54,9 @@ def _legend(board: Board) -> list[str]:
         f"Δ and verdicts: paired differences (sample i of every entry starts from the same noise), a bootstrap of "
         f"{comparison.n_bootstrap} replicates over sample indices within each seed, {reference}, seeds averaged; "
         "95% percentile intervals.",
+        "Across encoders: each paired verdict is decided again on every encoder compared on (the classifier, the "
+        "encoders the runs recorded, pixels); robust = every encoder gives the same significant direction, level = "
+        "every encoder ties them, split = they disagree (which entry each encoder favours, encoders named).",
     ]
     seen = set(lines)
     for table in board.tables:
@@ -111,11 +114,11 @@ def render_page(board: Board, probes: str = "") -> str:
 
 def build_leaderboard(paths: list[Path], output: Path, n_bootstrap: int = 100, seed: int = 0,
                       data_dir: Path | None = None, warn: Callable[[str], None] | None = None,
-                      progress: Callable[[str], None] | None = None) -> Path:
+                      progress: Callable[[str], None] | None = None, encoders: list[str] | None = None) -> Path:
     """Gather, compare and write the page to ``output`` atomically (checked writable before any work)."""
     from ..report import check_writable
 
     check_writable(output)
-    board = gather(paths, n_bootstrap, seed, data_dir, warn, progress)
+    board = gather(paths, n_bootstrap, seed, data_dir, warn, progress, encoders)
     write_text_atomic(output, render_page(board, probes_html(paths, warn)))
     return output

@@ -46,6 +46,14 @@ def pair_of(result: SettingResult, metric: str, a: str, b: str) -> tuple[float, 
     return None
 
 
+def across_mark(result: SettingResult, metric: str, a: str, b: str) -> str:
+    """How the encoders decided (a, b) on ``metric``: 'robust (...)', 'split (...)', 'level (...)',
+    'one encoder (...)' with the encoders named, or '' when it was not computed on encoders."""
+    across = result.across
+    found = across.get((result.setting, metric, a, b)) or across.get((result.setting, metric, b, a))
+    return found.text() if found is not None else ""
+
+
 def _interval(metric: str, low: float, high: float) -> str:
     return f"[{fmt(metric, low)}, {fmt(metric, high)}]"
 
@@ -177,19 +185,24 @@ def matrix(result: SettingResult, metric: str, order: list[str]) -> str:
                 out.append("<td class='self'></td>")
                 continue
             diff, low, high, side = pair
+            mark = across_mark(result, metric, a, b)
+            mark = f"<br><small class='across'>{escape(mark)}</small>" if mark else ""
             out.append(f"<td class='{side}'>{fmt(metric, diff)}<br><small>{_interval(metric, low, high)}</small>"
-                       f"<br><small>{'row ' + side if side != 'tied' else 'tied'}</small></td>")
+                       f"<br><small>{'row ' + side if side != 'tied' else 'tied'}</small>{mark}</td>")
         out.append("</tr>")
     return "".join(out) + "</tbody></table></div>"
 
 
-def pair_list(pairs: list[PairResult]) -> str:
-    """Every pair of one metric as rows: a, b, a − b, interval, verdict."""
+def pair_list(pairs: list[PairResult], result: SettingResult | None = None) -> str:
+    """Every pair of one metric as rows: a, b, a − b, interval, verdict (on the primary encoder) and,
+    with ``result``, how every encoder decided it."""
     rows = "".join(f"<tr><td>{escape(p.a)}</td><td>{escape(p.b)}</td><td>{fmt(p.metric, p.diff)}</td>"
-                   f"<td>{_interval(p.metric, p.ci_low, p.ci_high)}</td><td class='v'>{escape(p.verdict)}</td></tr>"
-                   for p in pairs)
+                   f"<td>{_interval(p.metric, p.ci_low, p.ci_high)}</td><td class='v'>{escape(p.verdict)}</td>"
+                   + (f"<td>{escape(across_mark(result, p.metric, p.a, p.b))}</td>" if result is not None else "")
+                   + "</tr>" for p in pairs)
+    extra = "<th>across encoders</th>" if result is not None else ""
     return ("<table class='pairs'><thead><tr><th>a</th><th>b</th><th>a − b</th><th>95% interval</th>"
-            f"<th>verdict</th></tr></thead><tbody>{rows}</tbody></table>")
+            f"<th>verdict</th>{extra}</tr></thead><tbody>{rows}</tbody></table>")
 
 
 def grids(board: Board, result: SettingResult, order: list[str]) -> str:
@@ -210,12 +223,13 @@ def section(board: Board, result: SettingResult, anchor: str) -> str:
     parts = [f"<section id='{anchor}'><h2>{escape(result.setting.title())}</h2>",
              f"<p class='lead'>{headline(result, board)}</p>", ranking(board, result)]
     if result.paired:
-        parts += [f"<h3>Paired verdicts, {SPECS[PRIMARY].title}</h3>", matrix(result, PRIMARY, order)]
+        on = f" (on {result.encoders[0]}; each cell also says how every encoder decided it)" if result.encoders else ""
+        parts += [f"<h3>Paired verdicts, {SPECS[PRIMARY].title}{escape(on)}</h3>", matrix(result, PRIMARY, order)]
     else:
         parts.append("<p class='meta'>Values recorded in each run's run.json (mean ± seed sd); the samples were not "
                      "kept, so there are no paired intervals, verdicts or rank groups here.</p>")
     for metric in others:
         parts.append(f"<details><summary>Paired verdicts, {SPECS[metric].title}</summary>"
-                     f"{pair_list([p for p in result.pairs if p.metric == metric])}</details>")
+                     f"{pair_list([p for p in result.pairs if p.metric == metric], result)}</details>")
     parts += ["<h3>Samples (seed 0)</h3>", grids(board, result, order), "</section>"]
     return "".join(parts)
