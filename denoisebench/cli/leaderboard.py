@@ -19,10 +19,13 @@ from . import cli
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap resampling.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder with the dataset's files (for 'mnist').")
+@click.option("--encoder", "-e", "encoders", multiple=True,
+              help="Encoder of the paired verdicts, repeatable (default: the classifier where it reads the images, "
+                   "the encoders the runs recorded, and pixels); each verdict says whether the encoders agree.")
 def leaderboard_command(paths: tuple[Path, ...], output: Path, n_bootstrap: int, seed: int,
-                        data_dir: Path | None) -> None:
+                        data_dir: Path | None, encoders: tuple[str, ...]) -> None:
     """Rank the entries of every setting by FID-proxy with shaded rank groups, the paired verdicts, the
-    quality-vs-cost plot with its Pareto front, the sample grids and the real-digit floor.
+    quality-vs-cost plot with its Pareto front, the sample grids and the real-image floor.
 
     PATHS are results dirs or run dirs (default: ./results).
     """
@@ -30,5 +33,6 @@ def leaderboard_command(paths: tuple[Path, ...], output: Path, n_bootstrap: int,
 
     build_leaderboard(list(paths) or [Path("results")], output, n_bootstrap, seed, data_dir,
                       warn=lambda msg: click.echo(f"warning: {msg}", err=True),
-                      progress=lambda msg: click.echo(f"leaderboard: {msg}", err=True))
+                      progress=lambda msg: click.echo(f"leaderboard: {msg}", err=True),
+                      encoders=list(encoders) or None)
     click.echo(str(output))
