@@ -12,6 +12,8 @@ with the entries it cannot be separated from) and the across-encoders table.
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import html
 import io
@@ -98,6 +100,16 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in esc)]
 
 
+def _title(result: Any, metric: str) -> str:
+    """The metric's title, named by the encoder its ranking was decided on when that is not the pinned
+    classifier (whose FD and KD are the FID- and KID-proxy)."""
+    title = METRICS[metric].title
+    encoders = sorted({p.encoder for p in result.pairs if p.metric == metric and getattr(p, "encoder", None)})
+    if encoders and encoders != ["mnist-classifier"]:
+        title = title.replace("FID-proxy", "FD").replace("KID-proxy", "KD") + f" on {', '.join(encoders)}"
+    return title
+
+
 def to_markdown(comparison: Comparison) -> str:
     lines = ["# Paired comparisons", "",
              f"{_method(comparison)} `tied`: the interval contains 0. Rank = 1 + the number of entries that beat it."]
@@ -109,7 +121,7 @@ def to_markdown(comparison: Comparison) -> str:
             lines += ["", _encoders_line(result)]
         for metric, rows in result.standings.items():
             pairs = _metric_pairs(result, metric)
-            lines += ["", f"### {METRICS[metric].title} ({_direction(metric)})", ""]
+            lines += ["", f"### {_title(result, metric)} ({_direction(metric)})", ""]
             lines += _md_table(STANDING_HEADER, [_standing_cells(result, metric, r) for r in rows])
             lines += [""] + _md_table(PAIR_HEADER, [_pair_cells(p) for p in pairs])
         across = _across_rows(result)
@@ -155,7 +167,7 @@ def to_html(comparison: Comparison) -> str:
                      f"{html.escape(_encoders_line(result))}</p>")
         for metric, rows in result.standings.items():
             pairs = _metric_pairs(result, metric)
-            parts.append(f"<h3>{html.escape(METRICS[metric].title)} ({_direction(metric)})</h3>")
+            parts.append(f"<h3>{html.escape(_title(result, metric))} ({_direction(metric)})</h3>")
             shades, shade, last = [], 1, None
             for r in rows:
                 if r.rank != last:
