@@ -390,7 +390,8 @@ def test_run_command_on_colour_data_says_what_was_not_measured(tmp_path: Path) -
     assert "memorised" in res.output
     assert ("not measured: classifier (reads 1x28x28 images only (the pinned MNIST classifier's features); "
             "dataset 'colour-3x12x20' has 3x12x20)") in res.output
-    assert "not measured: encoder inception (a default) skipped (encoder 'inception': weights file" in res.output
+    assert "not measured on inception, dinov2-vitb14: their weights are missing" in res.output
+    assert "Warning: encoder inception (a default) skipped: encoder 'inception': weights file" in res.output
 
 
 def test_grey_data_with_a_channel_axis_gets_every_metric(mnist5k: ImageDataset) -> None:

@@ -28,14 +28,19 @@ def slug(encoder: str) -> str:
     return re.sub(r"\W", "_", encoder)
 
 
+def _plain(header: str) -> str:
+    """'FID-proxy' names the pinned classifier's FD; on any other encoder it is an FD (likewise KD)."""
+    return header.replace("FID-proxy", "FD").replace("KID-proxy", "KD")
+
+
 @functools.lru_cache(maxsize=None)
 def for_encoder(metric: type[Metric], encoder: str) -> type[Metric]:
     """``metric`` computed on ``encoder``'s features (the metric itself for the classifier)."""
     if encoder == CLASSIFIER or not metric.uses_features:
         return metric
     tag = slug(encoder)
-    columns = tuple(replace(c, key=f"{c.key}_{tag}", header=f"{c.header} [{encoder}]",
-                            headline=False) for c in metric.columns)
+    columns = tuple(replace(c, key=f"{c.key}_{tag}", header=f"{_plain(c.header)} [{encoder}]",
+                            headline=False, summary=c.summary or c.headline) for c in metric.columns)
     note = f"{metric.note} Here on {encoder}'s features." if metric.note else ""
 
     def compute(self: Metric, evaluation: Evaluation) -> dict[str, Any] | None:

@@ -58,7 +58,14 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
 def skipped_lines(metrics: dict[str, Any]) -> list[str]:
     """'not measured: fid, kid (reads 1x28x28 images only ...)': the skipped metrics, grouped by reason."""
     by_reason: dict[str, list[str]] = {}
+    encoders: list[str] = []
     for entry in metrics.get("skipped") or []:
         name, _, reason = str(entry).partition(": ")
+        if name.startswith("encoder ") and name.endswith(" (a default) skipped"):
+            encoders.append(name.removeprefix("encoder ").removesuffix(" (a default) skipped"))
+            continue  # its reason (the missing weights file) was printed as a warning already
         by_reason.setdefault(reason, []).append(name)
-    return [f"not measured: {', '.join(names)} ({reason})" for reason, names in by_reason.items()]
+    lines = [f"not measured: {', '.join(names)} ({reason})" for reason, names in by_reason.items()]
+    if encoders:
+        lines.append(f"not measured on {', '.join(encoders)}: their weights are missing (see the warnings above)")
+    return lines
