@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def sha256_file(path: Path) -> str:
@@ -85,3 +86,25 @@ def write_output_text(path: Path, text: str, option: str = "--output") -> None:
     except OSError as exc:
         raise DenoisebenchError(f"cannot write {path} ({exc.strerror or type(exc).__name__}): choose another "
                                 f"{option}") from None
+
+
+def keyed_array_file(path: Path, blob: str, compute: Callable[[], Any]) -> Any:
+    """The array cached in ``path`` under the key ``blob`` (one JSON line, then ``.npy`` data, read
+    without pickle); else ``compute()``, written there atomically. An unreadable or mismatching file
+    is computed again; a cache that cannot be written costs only time."""
+    import numpy as np
+
+    try:
+        with open(path, "rb") as f:
+            if f.readline().decode().strip() == blob:
+                return np.load(f, allow_pickle=False)
+    except Exception:  # noqa: BLE001 - any unreadable cache file is simply recomputed
+        pass
+    value = compute()
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            f.write(blob.encode() + b"\n")
+            np.save(f, value, allow_pickle=False)
+    except OSError:
+        pass
+    return value

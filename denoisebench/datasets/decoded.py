@@ -15,24 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..fileio import atomic_path
+from ..fileio import keyed_array_file
 
 
 def cached_images(cache_dir: Path, name: str, key: dict[str, Any], decode: Callable[[], np.ndarray]) -> np.ndarray:
     """``decode()`` once per ``(name, key)``; later calls read the file."""
     blob = json.dumps({"name": name, **key}, sort_keys=True)
     path = cache_dir / "datasets" / f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:24]}.arr"
-    try:
-        with open(path, "rb") as f:
-            if f.readline().decode().strip() == blob:
-                return np.load(f, allow_pickle=False)
-    except Exception:  # noqa: BLE001 - an unreadable cache file is decoded again
-        pass
-    value = decode()
-    try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            f.write(blob.encode() + b"\n")
-            np.save(f, value, allow_pickle=False)
-    except OSError:
-        pass
-    return value
+    return keyed_array_file(path, blob, decode)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..fileio import atomic_path, write_text_atomic
+from ..fileio import keyed_array_file, write_text_atomic
 
 
 def cache_root() -> Path:
@@ -40,21 +40,7 @@ def cached_array(kind: str, key: dict[str, Any], compute: Callable[[], np.ndarra
     read back without pickle.
     """
     blob = _blob(kind, key)
-    path = _path(kind, blob, ".arr")
-    try:
-        with open(path, "rb") as f:
-            if f.readline().decode().strip() == blob:
-                return np.load(f, allow_pickle=False)
-    except Exception:  # noqa: BLE001 - any unreadable cache file is simply recomputed
-        pass
-    value = compute()
-    try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            f.write(blob.encode() + b"\n")
-            np.save(f, value, allow_pickle=False)
-    except OSError:
-        pass
-    return value
+    return keyed_array_file(_path(kind, blob, ".arr"), blob, compute)
 
 
 def read_cached_json(kind: str, key: dict[str, Any]) -> dict[str, Any] | None:
