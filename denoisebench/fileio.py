@@ -108,3 +108,32 @@ def keyed_array_file(path: Path, blob: str, compute: Callable[[], Any]) -> Any:
     except OSError:
         pass
     return value
+
+
+def manifest_path(weights: Path) -> Path:
+    """The JSON manifest that sits beside a shipped weights file."""
+    return Path(weights).with_suffix(".json")
+
+
+def verified_manifest(path: Path, missing: str, name: str, remedy: str) -> dict[str, Any]:
+    """The manifest beside weights ``path`` once the file's sha256 matches it; else a one-line error.
+
+    ``missing`` and ``name`` say what the file is in the messages (e.g. "feature network"), ``remedy``
+    the command that makes it.
+    """
+    import json
+
+    from .errors import DenoisebenchError
+
+    mpath = manifest_path(path)
+    if not path.is_file() or not mpath.is_file():
+        raise DenoisebenchError(f"{missing} {path} or its manifest {mpath.name} is missing: run '{remedy}'")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (OSError, ValueError) as exc:
+        raise DenoisebenchError(f"cannot read the {name.replace(' ', '-')} manifest {mpath}: {exc}") from None
+    sha = sha256_file(path)
+    if manifest.get("sha256") != sha:
+        raise DenoisebenchError(f"{name} {path.name} has sha256 {sha[:12]}..., its manifest says "
+                                f"{str(manifest.get('sha256'))[:12]}...: retrain it or restore the shipped file")
+    return manifest

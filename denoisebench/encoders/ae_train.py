@@ -26,7 +26,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from ..datasets.base import ImageDataset, image_shape_of
 from ..errors import DenoisebenchError
-from ..fileio import atomic_path, sha256_file, write_text_atomic
+from ..fileio import atomic_path, manifest_path, sha256_file, verified_manifest, write_text_atomic
 from .ae_model import AEEncoder, ConvAutoencoder, to_model_input
 
 FORMAT = "denoisebench-autoencoder"
@@ -176,11 +176,6 @@ def _command() -> list[str]:
     return argv
 
 
-def manifest_path(weights: Path) -> Path:
-    """The JSON manifest that sits beside a weights file."""
-    return Path(weights).with_suffix(".json")
-
-
 @dataclass(frozen=True)
 class LoadedAE:
     """A verified autoencoder encoder: the network, its image shape, the file's sha256 and manifest."""
@@ -204,19 +199,8 @@ def _load_autoencoder(path: Path, _stamp: tuple[object, ...]) -> LoadedAE:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    mpath = manifest_path(path)
-    if not path.is_file() or not mpath.is_file():
-        raise DenoisebenchError(f"autoencoder weights {path} or its manifest {mpath.name} is missing: run "
-                                "'denoisebench features train --kind autoencoder --dataset DATASET --output "
-                                f"{path}'")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except (OSError, ValueError) as exc:
-        raise DenoisebenchError(f"cannot read the autoencoder manifest {mpath}: {exc}") from None
-    sha = sha256_file(path)
-    if manifest.get("sha256") != sha:
-        raise DenoisebenchError(f"autoencoder {path.name} has sha256 {sha[:12]}..., its manifest says "
-                                f"{str(manifest.get('sha256'))[:12]}...: retrain it or restore the shipped file")
+    manifest = verified_manifest(path, "autoencoder weights", "autoencoder",
+                                 f"denoisebench features train --kind autoencoder --dataset DATASET --output {path}")
     try:
         with safe_open(str(path), framework="pt") as fh:
             meta = json.loads((fh.metadata() or {})["denoisebench"])
@@ -229,4 +213,4 @@ def _load_autoencoder(path: Path, _stamp: tuple[object, ...]) -> LoadedAE:
         encoder.load_state_dict(load_file(str(path)), strict=True)
     except (KeyError, ValueError, RuntimeError, OSError) as exc:
         raise DenoisebenchError(f"{path}: not a denoisebench autoencoder weights file ({exc})") from None
-    return LoadedAE(encoder.eval(), (c, h, w), sha, manifest)
+    return LoadedAE(encoder.eval(), (c, h, w), manifest["sha256"], manifest)

@@ -13,8 +13,7 @@ import torch
 
 from ...errors import DenoisebenchError
 from .model import DigitClassifier, to_input
-from ...fileio import sha256_file
-from .train import manifest_path
+from ...fileio import verified_manifest
 
 DEFAULT_NAME = "classifier-mnist-5k"
 
@@ -77,22 +76,11 @@ def load_feature_network(path: Path | None = None) -> FeatureNetwork:
     from safetensors.torch import load_file
 
     path = Path(path) if path is not None else default_weights_path()
-    mpath = manifest_path(path)
-    if not path.is_file() or not mpath.is_file():
-        raise DenoisebenchError(f"feature network {path} or its manifest {mpath.name} is missing: run "
-                                "'denoisebench features train --dataset mnist-5k --seed 0 --output "
-                                f"{path}'")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except (OSError, ValueError) as exc:
-        raise DenoisebenchError(f"cannot read the feature-network manifest {mpath}: {exc}") from None
-    sha = sha256_file(path)
-    if manifest.get("sha256") != sha:
-        raise DenoisebenchError(f"feature network {path.name} has sha256 {sha[:12]}..., its manifest says "
-                                f"{str(manifest.get('sha256'))[:12]}...: retrain it or restore the shipped file")
+    manifest = verified_manifest(path, "feature network", "feature network",
+                                 f"denoisebench features train --dataset mnist-5k --seed 0 --output {path}")
     state = load_file(str(path))
     feature_dim = int(state["embed.weight"].shape[0])
     model = DigitClassifier(feature_dim)
     model.load_state_dict(state, strict=True)
     model.eval().to(memory_format=torch.channels_last)  # ~2x faster pooling on CPU; same function
-    return FeatureNetwork(model, sha, manifest, path)
+    return FeatureNetwork(model, manifest["sha256"], manifest, path)

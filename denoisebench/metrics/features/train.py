@@ -17,7 +17,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from ...datasets.base import ImageDataset
 from ...errors import DenoisebenchError
-from ...fileio import atomic_path, sha256_file, write_text_atomic
+from ...fileio import atomic_path, manifest_path, sha256_file, write_text_atomic
 from .model import FEATURE_DIM, DigitClassifier, to_input
 
 
@@ -134,6 +134,3 @@ def save_classifier(model: DigitClassifier, output: Path, dataset: ImageDataset,
     return manifest
 
 
-def manifest_path(weights: Path) -> Path:
-    """The JSON manifest that sits beside a weights file."""
-    return weights.with_suffix(".json")
