@@ -2,11 +2,10 @@
 unet, kbnet, els, wiener at dpmpp-2m-sde 20, seeds 0-2) as the nearest-neighbour memorisation
 rule does?
 
-    python benchmarks/verdicts_entries.py results/reference/encoders/entries --out verdicts-entries.md \
-        [--ae-root /work/wt-encoders2]
+    python benchmarks/verdicts_entries.py results/reference/encoders/entries --out verdicts-entries.md
 
-The classifier's values are the ones each run.json recorded; on pixels and (when ``--ae-root``
-holds it) on the ``ae-mnist-5k`` autoencoder code they are recomputed here with the project's
+The classifier's values are the ones each run.json recorded; on pixels and on the shipped
+``ae-mnist-5k`` autoencoder they are recomputed here with the project's
 metric functions (``authpct``, ``c_t``, ``vendi_score``). The nearest-neighbour order: memorised
 share (d1/d2 < 1/3 in pixel space) descending, ties broken by the median d1/d2 ratio ascending
 (closer to a training image first). Each metric is read in its copying direction: AuthPct and C_T
@@ -59,7 +58,6 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("entries", type=Path)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--ae-root", type=Path, default=Path("/work/wt-encoders2"))
     args = ap.parse_args()
     t0 = time.time()
     _cache_cells()
@@ -83,7 +81,7 @@ def main() -> None:
     spaces = {"pixels": {k: v.reshape(len(v), -1) / 255.0 for k, v in
                          {**{f"s{i}": im for i, im in enumerate(samples.values())},
                           "train": data.train_images, "heldout": data.heldout_images}.items()}}
-    ae = ae_features(args.ae_root, {**{f"s{i}": im for i, im in enumerate(samples.values())},
+    ae = ae_features({**{f"s{i}": im for i, im in enumerate(samples.values())},
                                     "train": data.train_images, "heldout": data.heldout_images})
     if ae is not None:
         spaces["ae-mnist-5k"] = ae

@@ -4,13 +4,12 @@ three reference sets, with the verdict across encoders (robust / split / level),
 classifier's features are sensitive to (ink statistics; FD of perturbed real digits per encoder).
 
     python benchmarks/verdicts_samplers.py results/reference/encoders/key --out verdicts-samplers.md \
-        [--ae-root /work/wt-encoders2] [--t10k /work/shared/data/mnist-t10k] [--bootstrap 300]
+        [--t10k ../shared/data/mnist-t10k] [--bootstrap 300]
 
 Encoders: mnist-classifier (the FID-proxy's), pixels, ``pca-32`` (the top 32 principal components
 of the train split's pixels: a linear feature space, defined here), ``randconv`` (a fixed random
 two-layer conv net with ReLU and 4x4 pooling, seed 0: an untrained feature space, defined here)
-and, when ``--ae-root`` holds the ``ae-mnist-5k`` encoder (another engineer's branch), its 64-d
-code (computed in a subprocess with that tree on the path). References: the 1,000-image held-out
+and the shipped ``ae-mnist-5k`` autoencoder (its code and texture statistics). References: the 1,000-image held-out
 split (resampled in the bootstrap, as ``compare`` does), the 4,000-image train split and the real
 MNIST test set (10,000; held fixed: a statement conditional on the set; FD only).
 Nothing is written next to the runs.
@@ -21,10 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -74,30 +70,17 @@ class RandConv:
         return x.flatten(1).double().numpy()  # 128-d
 
 
-AE_SNIPPET = """
-import sys, numpy as np
-from denoisebench.encoders.autoencoder import AEMnist5k
-enc = AEMnist5k()
-data = np.load(sys.argv[1])
-np.savez(sys.argv[2], **{k: enc.encode(data[k]) for k in data.files})
-"""
+def ae_features(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """``ae-mnist-5k`` features of each array (None: its weights are absent)."""
+    from denoisebench.encoders.autoencoder import AEMnist5k
+    from denoisebench.errors import DenoisebenchError
 
-
-def ae_features(root: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
-    """``ae-mnist-5k`` features of each array, computed with ``root``'s tree on the path (None: absent)."""
-    if not (root / "denoisebench" / "encoders" / "autoencoder.py").is_file():
+    try:
+        encoder = AEMnist5k()
+        return {k: encoder.encode(v) for k, v in arrays.items()}
+    except DenoisebenchError as exc:
+        print("ae-mnist-5k unavailable:", exc, file=sys.stderr)
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
-        np.savez(src, **arrays)
-        env = {**os.environ, "PYTHONPATH": str(root)}
-        res = subprocess.run([sys.executable, "-c", AE_SNIPPET, str(src), str(dst)], env=env, capture_output=True,
-                             text=True, cwd=tmp)  # not this tree's cwd: its denoisebench would come first
-        if res.returncode != 0:
-            print("ae-mnist-5k unavailable:", res.stderr.strip().splitlines()[-1:], file=sys.stderr)
-            return None
-        with np.load(dst) as out:
-            return {k: out[k] for k in out.files}
 
 
 def ink(images: np.ndarray) -> dict[str, float]:
@@ -129,8 +112,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("key", type=Path)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--ae-root", type=Path, default=Path("/work/wt-encoders2"))
-    ap.add_argument("--t10k", type=Path, default=Path("/work/shared/data/mnist-t10k"))
+    ap.add_argument("--t10k", type=Path, default=Path("../shared/data/mnist-t10k"),
+                    help="folder of the MNIST test set (IDX), for the analysis only; skipped when absent")
     ap.add_argument("--bootstrap", type=int, default=300)
     args = ap.parse_args()
     t0 = time.time()
@@ -160,7 +143,7 @@ def main() -> None:
     arrays = {f"s_{e.replace(' ', '_')}_{s}": im for (e, s), im in samples.items()}
     arrays.update({f"r{i}": im for i, im in enumerate(references.values())})
     arrays.update({f"p{i}": im for i, im in enumerate(perturbed.values())})
-    ae = ae_features(args.ae_root, arrays)
+    ae = ae_features(arrays)
     feats: dict[str, dict[str, np.ndarray]] = {}
     for name, fn in encoders.items():
         feats[name] = {k: np.asarray(fn(v), np.float64) for k, v in arrays.items()}
