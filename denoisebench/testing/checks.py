@@ -9,7 +9,7 @@ from ..diffusion.forward import q_sample
 from ..diffusion.schedule import NoiseSchedule
 from ..interfaces.provider import EpsilonProvider, ProviderContext
 from ..interfaces.restoration import RestorationProvider
-from .report import ContractReport
+from .report import ContractReport, check_identity
 
 
 def _inputs(x0: torch.Tensor, t: list[int], sched: NoiseSchedule, seed: int, offset: int = 0
@@ -33,14 +33,7 @@ def _predict(provider: EpsilonProvider, x_t: torch.Tensor, t: torch.Tensor, sche
 
 
 def _check_metadata(cls: type[EpsilonProvider], report: ContractReport) -> None:
-    name, desc = getattr(cls, "name", None), getattr(cls, "description", None)
-    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
-        report.fail("metadata", f"name must be a non-empty string without spaces, got {name!r}")
-    if not isinstance(desc, str) or not desc.strip() or "\n" in desc.strip():
-        report.fail("metadata", f"description must be one non-empty line, got {desc!r}")
-    opts = getattr(cls, "options", None)
-    if not isinstance(opts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in opts.items()):
-        report.fail("metadata", f"options must be a dict of option name -> one-line help, got {opts!r}")
+    check_identity(cls, report, options=True)
 
 
 def _build(cls: type[EpsilonProvider], context: ProviderContext, report: ContractReport) -> EpsilonProvider | None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..datasets.base import DatasetOptions, DatasetSpec, ImageDataset, check_image_array, content_hash, \
     image_shape_of
-from .report import ContractReport
+from .report import ContractReport, check_identity
 
 DATASET_CHECKS = ("metadata", "load", "splits", "dtype-shape", "labels", "stable-hash")
 
@@ -60,11 +60,7 @@ def check_dataset(dataset: str | DatasetSpec, *, options: DatasetOptions | None 
     spec = _resolve(dataset)
     report = ContractReport(str(getattr(spec, "id", spec)), kind="dataset")
     options = options or DatasetOptions()
-    ident, desc = getattr(spec, "id", None), getattr(spec, "description", None)
-    if not isinstance(ident, str) or not ident.strip() or any(c.isspace() for c in ident):
-        report.fail("metadata", f"id must be a non-empty string without spaces, got {ident!r}")
-    if not isinstance(desc, str) or not desc.strip() or "\n" in desc.strip():
-        report.fail("metadata", f"description must be one non-empty line, got {desc!r}")
+    check_identity(spec, report, key="id")
     if not callable(getattr(spec, "load", None)):
         report.fail("metadata", "load must be a function of DatasetOptions returning an ImageDataset")
         report.finish(("metadata",))
@@ -76,8 +72,8 @@ def check_dataset(dataset: str | DatasetSpec, *, options: DatasetOptions | None 
     if len(first.train_images) == 0 or len(first.heldout_images) == 0:
         report.fail("splits", f"both splits must hold images: train {len(first.train_images)}, held-out "
                     f"{len(first.heldout_images)}")
-    if first.id != ident:
-        report.fail("splits", f"the ImageDataset's id {first.id!r} differs from the spec's {ident!r}: runs would "
+    if first.id != spec.id:
+        report.fail("splits", f"the ImageDataset's id {first.id!r} differs from the spec's {spec.id!r}: runs would "
                     "record the wrong dataset")
     shapes = set()
     for split in ("train_images", "heldout_images"):

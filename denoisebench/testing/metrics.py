@@ -29,7 +29,7 @@ import numpy as np
 from ..datasets.base import DatasetOptions, ImageDataset
 from ..metrics.base import Metric, MetricColumn, MetricSkipped
 from ..runs.records import record_field
-from .report import ContractReport
+from .report import ContractReport, check_identity
 
 METRIC_CHECKS = ("metadata", "compute", "columns", "finite", "direction", "n-dependence")
 
@@ -96,11 +96,7 @@ def _values(cls: type[Metric], result: dict[str, Any], what: str, report: Contra
 
 
 def _check_metadata(cls: type[Metric], report: ContractReport) -> None:
-    name, desc = getattr(cls, "name", None), getattr(cls, "description", None)
-    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
-        report.fail("metadata", f"name must be a non-empty string without spaces, got {name!r}")
-    if not isinstance(desc, str) or not desc.strip() or "\n" in desc.strip():
-        report.fail("metadata", f"description must be one non-empty line, got {desc!r}")
+    check_identity(cls, report)
     try:
         cls.check_declaration()
     except Exception as exc:  # noqa: BLE001 - reported

@@ -67,3 +67,17 @@ class ContractReport:
     def finish(self, checks: tuple[str, ...], skipped: set[str] | None = None) -> None:
         """Record every check of ``checks`` that did not fail (and was not skipped) as passed."""
         self.passed = [c for c in checks if c not in self.failures and c not in (skipped or set())]
+
+
+def check_identity(plugin: object, report: ContractReport, key: str = "name", options: bool = False) -> None:
+    """The metadata every plugin declares: its ``key`` (a non-empty string without spaces), a one-line
+    ``description`` and, with ``options``, a dict of option name -> one-line help."""
+    ident, desc = getattr(plugin, key, None), getattr(plugin, "description", None)
+    if not isinstance(ident, str) or not ident.strip() or any(c.isspace() for c in ident):
+        report.fail("metadata", f"{key} must be a non-empty string without spaces, got {ident!r}")
+    if not isinstance(desc, str) or not desc.strip() or "\n" in desc.strip():
+        report.fail("metadata", f"description must be one non-empty line, got {desc!r}")
+    if options:
+        opts = getattr(plugin, "options", None)
+        if not isinstance(opts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in opts.items()):
+            report.fail("metadata", f"options must be a dict of option name -> one-line help, got {opts!r}")

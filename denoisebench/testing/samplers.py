@@ -38,7 +38,7 @@ from ..diffusion.schedule import NoiseSchedule, make_schedule
 from ..plugins.hookspecs import hookimpl
 from ..providers.base import EpsilonProvider, ProviderContext
 from .gaussian import MU, S2, GaussianDenoiser, GaussianEps, exact_ode, geometric_schedule
-from .report import ContractReport
+from .report import ContractReport, check_identity
 
 SAMPLER_CHECKS = ("metadata", "build", "shape-dtype", "nfe", "deterministic", "batch-independent", "gaussian",
                   "providers", "run")
@@ -122,14 +122,7 @@ def _build(cls: type[Sampler], schedule: NoiseSchedule, steps: int, options: dic
 
 
 def _check_metadata(cls: type[Sampler], report: ContractReport) -> None:
-    name, desc = getattr(cls, "name", None), getattr(cls, "description", None)
-    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
-        report.fail("metadata", f"name must be a non-empty string without spaces, got {name!r}")
-    if not isinstance(desc, str) or not desc.strip() or "\n" in desc.strip():
-        report.fail("metadata", f"description must be one non-empty line, got {desc!r}")
-    opts = getattr(cls, "options", None)
-    if not isinstance(opts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in opts.items()):
-        report.fail("metadata", f"options must be a dict of option name -> one-line help, got {opts!r}")
+    check_identity(cls, report, options=True)
     eps = getattr(cls, "evals_per_step", None)
     if not isinstance(eps, int) or isinstance(eps, bool) or eps < 1:
         report.fail("metadata", f"evals_per_step must be a positive int, got {eps!r}")
